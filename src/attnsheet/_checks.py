@@ -1,0 +1,205 @@
+"""Input checks shared by `attention` and `rnn`.
+
+Every helper raises `ValueError` whose message names the argument and shows the offending
+shape or value, so a wrong call can be fixed from the message alone. The helpers accept
+numpy arrays and torch tensors alike, which keeps the numpy and torch functions' error
+messages identical.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+import torch
+
+
+def is_torch(array) -> bool:
+    return isinstance(array, torch.Tensor)
+
+
+def shape_of(array) -> tuple[int, ...]:
+    """The shape as a plain tuple: `torch.Size([4, 8])` would clutter the messages."""
+    return tuple(int(size) for size in array.shape)
+
+
+def _show_shape(name: str, array) -> str:
+    return f"{name}.shape={shape_of(array)}"
+
+
+def _show_index(index: tuple[int, ...]) -> str:
+    return ", ".join(str(i) for i in index)
+
+
+# --- converting / type checks ---------------------------------------------------------
+
+
+def as_float_array(name: str, value) -> np.ndarray:
+    """`value` as a numpy array of floats; integer arrays become float64, anything else fails."""
+    if is_torch(value):
+        # np.asarray would work on some tensors (CPU, no grad) and fail on others; one clear
+        # boundary is easier to explain than that rule.
+        raise ValueError(
+            f"{name} is a torch.Tensor: use the *_torch function, or pass {name}.detach().numpy()"
+        )
+    array = np.asarray(value)
+    if array.dtype.kind in "iu":
+        return array.astype(np.float64)
+    if array.dtype.kind != "f":
+        raise ValueError(f"{name} must hold real numbers: got dtype {array.dtype}")
+    return array
+
+
+def require_tensor(name: str, value) -> None:
+    """`value` must be a real floating-point torch tensor."""
+    if not is_torch(value):
+        raise ValueError(
+            f"{name} must be a torch.Tensor: got {type(value).__module__}.{type(value).__name__}"
+            " (use the *_np function for numpy arrays)"
+        )
+    # Integer tensors would fail later inside softmax / tanh with a less helpful error.
+    if not value.is_floating_point():
+        raise ValueError(f"{name} must have a floating-point dtype: got {value.dtype}")
+
+
+def require_same(name_a: str, a, name_b: str, b, what: str) -> None:
+    """Two plain values (dtypes, devices, sizes) must be equal."""
+    if a != b:
+        raise ValueError(f"{name_a} and {name_b} must have the same {what}: got {a} and {b}")
+
+
+def require_same_tensor_kind(named_tensors: dict[str, torch.Tensor]) -> None:
+    """All tensors share the first one's dtype and device, as torch.matmul requires."""
+    (first_name, first), *rest = named_tensors.items()
+    for name, tensor in rest:
+        require_same(first_name, first.dtype, name, tensor.dtype, "dtype")
+        require_same(first_name, first.device, name, tensor.device, "device")
+
+
+def require_positive_int(name: str, value) -> None:
+    # bool is an int subclass, but n_heads=True is always a mistake.
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ValueError(f"{name} must be a positive integer: got {value!r}")
+
+
+# --- shapes -----------------------------------------------------------------------------
+
+
+def require_ndim(name: str, array, ndim: int, layout: str) -> None:
+    """`array` must have exactly `ndim` axes; `layout` (e.g. "(n, d_in)") says which."""
+    if array.ndim != ndim:
+        raise ValueError(
+            f"{name} must be {ndim}-D with layout {layout}: got {_show_shape(name, array)}"
+        )
+
+
+def require_min_ndim(name: str, array, min_ndim: int, layout: str) -> None:
+    if array.ndim < min_ndim:
+        raise ValueError(
+            f"{name} must have at least {min_ndim} dims, layout {layout}: "
+            f"got {_show_shape(name, array)}"
+        )
+
+
+def require_shape(name: str, array, expected: tuple[int, ...], layout: str) -> None:
+    """`array.shape` must equal `expected`; `layout` names the sizes, e.g. "(d_h, d_h)"."""
+    if shape_of(array) != tuple(expected):
+        raise ValueError(
+            f"{name} must have shape {layout} = {tuple(expected)}: got {_show_shape(name, array)}"
+        )
+
+
+def require_nonempty(name: str, array, layout: str) -> None:
+    """No axis may have size 0: a softmax over 0 keys or a 0-wide feature axis means nothing."""
+    if 0 in shape_of(array):
+        raise ValueError(
+            f"{name} must not be empty (layout {layout}): got {_show_shape(name, array)}"
+        )
+
+
+def require_same_size(name_a: str, a, axis_a: int, name_b: str, b, axis_b: int, what: str) -> None:
+    """`a.shape[axis_a]` must equal `b.shape[axis_b]`; the message shows both full shapes."""
+    if shape_of(a)[axis_a] != shape_of(b)[axis_b]:
+        raise ValueError(
+            f"{name_a} and {name_b} must have the same {what}: "
+            f"{_show_shape(name_a, a)}, {_show_shape(name_b, b)}"
+        )
+
+
+def require_same_batch(named_arrays: dict[str, object], core_ndim: int) -> tuple[int, ...]:
+    """All arrays share their leading (batch) axes, everything before the last `core_ndim`.
+
+    Exact equality, not broadcasting: a stray size-1 axis that silently broadcasts is a bug
+    the caller wants to hear about. Returns the common batch shape.
+    """
+    batch_shapes = {name: shape_of(a)[: a.ndim - core_ndim] for name, a in named_arrays.items()}
+    if len(set(batch_shapes.values())) > 1:
+        names = list(named_arrays)
+        joined = ", ".join(names[:-1]) + f" and {names[-1]}"
+        shown = ", ".join(_show_shape(name, a) for name, a in named_arrays.items())
+        raise ValueError(
+            f"{joined} must have the same batch dims (all axes before the last {core_ndim}): "
+            f"{shown}"
+        )
+    return next(iter(batch_shapes.values()))
+
+
+# --- values -----------------------------------------------------------------------------
+
+
+def require_finite(name: str, array, hint: str = "") -> None:
+    """No NaN or ±inf anywhere; the message counts them and shows the first one."""
+    if is_torch(array):
+        not_finite = ~torch.isfinite(array)
+        if not bool(not_finite.any()):
+            return
+        first = tuple(int(i) for i in torch.nonzero(not_finite)[0])
+        n_nan, n_inf = int(torch.isnan(array).sum()), int(torch.isinf(array).sum())
+        value = array[first].item()
+    else:
+        not_finite = ~np.isfinite(array)
+        if not not_finite.any():
+            return
+        first = tuple(int(i) for i in np.argwhere(not_finite)[0])
+        n_nan, n_inf = int(np.isnan(array).sum()), int(np.isinf(array).sum())
+        value = array[first].item()
+    message = (
+        f"{name} contains non-finite values ({n_nan} NaN, {n_inf} inf): "
+        f"first is {name}[{_show_index(first)}] = {value}"
+    )
+    raise ValueError(f"{message}; {hint}" if hint else message)
+
+
+def require_mask(name: str, mask, n_q: int, n_k: int, batch_shape: tuple[int, ...]) -> None:
+    """A boolean attention mask, True = this query may attend to this key.
+
+    Shape (n_q, n_k), shared by every batch entry, or batch_shape + (n_q, n_k). Every query
+    row needs at least one True: a softmax over no keys is 0/0.
+    """
+    bool_dtype = torch.bool if is_torch(mask) else np.bool_
+    if mask.dtype != bool_dtype:
+        # Refused rather than cast: torch *adds* float masks to the scores, so a 0/1 float
+        # mask means something else there, and guessing would hide that.
+        raise ValueError(f"{name} must be a bool array (True = may attend): got dtype {mask.dtype}")
+    allowed = [(n_q, n_k)] + ([batch_shape + (n_q, n_k)] if batch_shape else [])
+    if shape_of(mask) not in allowed:
+        layouts = " or ".join(str(shape) for shape in allowed)
+        raise ValueError(
+            f"{name} must have shape (n_q, n_k) or (..., n_q, n_k) with q's batch dims, "
+            f"here {layouts}: got {_show_shape(name, mask)}"
+        )
+    if is_torch(mask):
+        dead_rows = ~mask.any(dim=-1)
+        n_dead = int(dead_rows.sum())
+        first = tuple(int(i) for i in torch.nonzero(dead_rows)[0]) if n_dead else ()
+    else:
+        dead_rows = ~mask.any(axis=-1)
+        n_dead = int(dead_rows.sum())
+        first = tuple(int(i) for i in np.argwhere(dead_rows)[0]) if n_dead else ()
+    if n_dead:
+        row = str(first[0]) if len(first) == 1 else f"({_show_index(first)})"
+        raise ValueError(
+            f"{name} row {row} has no True ({name}[{_show_index(first)}, :] is all False): "
+            f"query {first[-1]} may attend to no key, and a softmax over no keys is 0/0 = NaN "
+            f"({n_dead} such row{'s' if n_dead > 1 else ''} in all)"
+        )

@@ -1,0 +1,182 @@
+"""Build the evidence: run snippets and builders whose code changed, write the ledger.
+
+Layout of the output folder (outside `docs/`, so `mkdocs serve` does not loop):
+
+    <out>/manifest.json      cache: item -> key, files, seconds
+    <out>/include/           text the pages include with pymdownx.snippets
+        outputs/<section>/<name>.txt   captured stdout of snippets/<section>/<name>.py
+        figures/...                    Markdown fragments (images + computed captions)
+        ledger.md, machine.md
+    <out>/site/              files copied into the built site as they are
+        figures/..., data/..., evidence.json
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import cache
+from .claims import CLAIMS
+from .ledger import render_json, render_markdown, statuses
+from .machine import machine_markdown
+from .registry import EVIDENCE, Evidence
+
+SNIPPET_TIMEOUT_S = 300
+
+
+class EvidenceError(RuntimeError):
+    """A snippet or builder failed; the message names it and shows its error."""
+
+
+@dataclass(frozen=True)
+class Paths:
+    root: Path  # repository root
+    out: Path  # build/evidence
+
+    @property
+    def snippets(self) -> Path:
+        return self.root / "snippets"
+
+    @property
+    def include(self) -> Path:
+        return self.out / "include"
+
+    @property
+    def site(self) -> Path:
+        return self.out / "site"
+
+
+def snippet_files(snippets_dir: Path) -> list[Path]:
+    """Every snippet script, sorted (helpers starting with `_` excluded)."""
+    return sorted(p for p in snippets_dir.rglob("*.py") if not p.name.startswith("_"))
+
+
+def output_name(snippet: str) -> str:
+    """Include path of a snippet's captured output: `outputs/<section>/<name>.txt`."""
+    return "outputs/" + snippet.removesuffix(".py") + ".txt"
+
+
+def _write_if_changed(path: Path, text: str) -> None:
+    # Keeping mtimes still when nothing changed keeps builds reproducible and quiet.
+    if path.exists() and path.read_text(encoding="utf-8") == text:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+
+
+def run_isolated(script: Path | str, timeout: float = SNIPPET_TIMEOUT_S):
+    """Run a script file (Path) or code (str) as a reader would: a fresh interpreter, no
+    PYTHON* variables, an empty working folder. Returns the CompletedProcess."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
+    env["PYTHONHASHSEED"] = "0"
+    source = [str(script)] if isinstance(script, Path) else ["-c", script]
+    with tempfile.TemporaryDirectory() as workdir:
+        return subprocess.run(
+            [sys.executable, "-I", *source], cwd=workdir, env=env,
+            capture_output=True, text=True, timeout=timeout,
+        )
+
+
+def run_snippet(script: Path) -> str:
+    """Run a snippet as a reader would; return its stdout, or raise naming the snippet."""
+    done = run_isolated(script)
+    if done.returncode != 0:
+        raise EvidenceError(
+            f"snippet {script} exited with {done.returncode}:\n{done.stderr[-3000:]}"
+        )
+    return done.stdout
+
+
+def _builder_function(item: Evidence):
+    module_name, _, function_name = item.builder.partition(":")
+    return module_name, function_name
+
+
+def item_key(item: Evidence, paths: Paths) -> str:
+    """Cache key of one evidence item (snippet bytes, or builder code + params)."""
+    if item.snippet:
+        files = [paths.snippets / item.snippet]
+        return cache.key_for(files, {"python": sys.version.split()[0]})
+    module_name, function_name = _builder_function(item)
+    return cache.key_for(cache.source_files(module_name), [function_name, item.params])
+
+
+def _fresh(entry: dict | None, key: str, out: Path) -> bool:
+    return bool(entry) and entry["key"] == key and all(
+        (out / f).is_file() for f in entry["files"]
+    )
+
+
+def build(root: Path, out: Path, *, force: bool = False, log=print) -> dict:
+    """Bring every evidence item up to date; return the manifest."""
+    paths = Paths(root.resolve(), out.resolve())
+    manifest_path = paths.out / "manifest.json"
+    manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
+    for folder in (paths.include, paths.site):
+        folder.mkdir(parents=True, exist_ok=True)
+
+    # Every snippet runs (registered as evidence or not): every page output is captured.
+    registered = {item.snippet: item for item in EVIDENCE if item.snippet}
+    snippet_items = [
+        registered.get(str(p.relative_to(paths.snippets)))
+        or Evidence(f"snippet:{p.relative_to(paths.snippets)}", (), "", "",
+                    snippet=str(p.relative_to(paths.snippets)))
+        for p in snippet_files(paths.snippets)
+    ]
+    builder_items = [item for item in EVIDENCE if item.builder]
+
+    stale = []
+    for item in snippet_items + builder_items:
+        key = item_key(item, paths)
+        if force or not _fresh(manifest.get(item.name), key, paths.out):
+            stale.append((item, key))
+
+    def run(item_and_key):
+        item, key = item_and_key
+        start = time.perf_counter()
+        if item.snippet:
+            text = run_snippet(paths.snippets / item.snippet)
+            target = paths.include / output_name(item.snippet)
+            _write_if_changed(target, text)
+            files = [target]
+        else:
+            module_name, function_name = _builder_function(item)
+            function = getattr(importlib.import_module(module_name), function_name)
+            files = function(paths.site, paths.include, **item.params)
+        seconds = time.perf_counter() - start
+        log(f"evidence: built {item.name} in {seconds:.1f} s")
+        return item.name, {
+            "key": key,
+            "files": sorted(str(Path(f).resolve().relative_to(paths.out)) for f in files),
+            "seconds": round(seconds, 2),
+            "timing": item.timing,
+        }
+
+    # Snippets are separate processes: run them side by side, one per core. Anything that
+    # measures time runs afterwards, alone, so the others do not disturb its numbers.
+    side_by_side = [s for s in stale if s[0].snippet and not s[0].timing]
+    alone = [s for s in stale if not (s[0].snippet and not s[0].timing)]
+    with ThreadPoolExecutor(max_workers=max(1, os.cpu_count() or 1)) as pool:
+        manifest.update(dict(pool.map(run, side_by_side)))
+    manifest.update(dict(run(s) for s in alone))
+
+    known = {item.name for item in snippet_items + builder_items}
+    manifest = {name: entry for name, entry in sorted(manifest.items()) if name in known}
+    _write_if_changed(manifest_path, json.dumps(manifest, indent=1, sort_keys=True) + "\n")
+
+    status = statuses(CLAIMS, EVIDENCE, manifest)
+    _write_if_changed(paths.include / "ledger.md", render_markdown(CLAIMS, EVIDENCE, manifest, status))
+    _write_if_changed(paths.site / "evidence.json", render_json(CLAIMS, EVIDENCE, manifest, status))
+    _write_if_changed(paths.include / "machine.md", machine_markdown())
+    if not stale:
+        log("evidence: all cached")
+    return manifest

@@ -1,0 +1,117 @@
+"""The built site, checked as a reader's browser would meet it."""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from attnsheet.evidence import CLAIMS
+
+from .helpers import ROOT, run_python
+from .sitecheck import external_urls_in_assets, html_pages, resolve
+from .test_snippets import READER_MODULES, imported_top_level_modules
+
+OWN_ORIGIN = "http://127.0.0.1:8000"  # mkdocs.yml's default site_url
+SECTIONS = ["idea", "recurrence", "attention", "transformer", "cost", "pitfalls", "glossary",
+            "one-line"]
+OUTPUT_TITLE = "Output (captured at build)"
+
+
+@pytest.fixture(scope="module")
+def pages(built_site):
+    return html_pages(built_site)
+
+
+def test_every_page_exists(built_site):
+    for slug in ["", *SECTIONS, "evidence"]:
+        assert (built_site / slug / "index.html").is_file(), f"no page {slug or 'home'}"
+
+
+def test_nav_follows_the_cheatsheet_order():
+    nav = re.findall(r"^\s+- .+: (\S+\.md)$", (ROOT / "mkdocs.yml").read_text(), re.MULTILINE)
+    assert nav == ["index.md", *(f"{s}.md" for s in SECTIONS), "evidence.md"]
+
+
+@pytest.mark.parametrize("slug", SECTIONS)
+def test_section_shows_a_snippet_with_its_captured_output(built_site, pages, slug):
+    info = pages[f"{slug}/index.html"]
+    assert any('title="' not in b and b.strip() for b in info.python_blocks)
+    html = (built_site / slug / "index.html").read_text(encoding="utf-8")
+    outputs = re.findall(
+        rf'<span class="filename">{re.escape(OUTPUT_TITLE)}</span><pre>.*?<code>(.*?)</code>',
+        html, re.DOTALL)
+    assert outputs and all(re.sub(r"<[^>]+>", "", o).strip() for o in outputs), (
+        f"{slug}: no non-empty captured output block"
+    )
+
+
+def test_internal_links_and_anchors_resolve(built_site, pages):
+    broken = []
+    for page, info in pages.items():
+        for url in info.urls:
+            target, fragment, external = resolve(built_site, page, url, OWN_ORIGIN)
+            if external or target is None:
+                continue
+            if not target.is_file():
+                broken.append(f"{page}: {url} (no file {target.relative_to(built_site)})")
+            elif fragment and target.suffix == ".html":
+                key = target.relative_to(built_site).as_posix()
+                if fragment not in pages[key].ids:
+                    broken.append(f"{page}: {url} (no anchor #{fragment})")
+    assert not broken, "broken links:\n" + "\n".join(broken)
+
+
+def test_nothing_points_to_another_origin(built_site, pages):
+    external = [f"{page}: {url}" for page, info in pages.items() for url in info.urls
+                if resolve(built_site, page, url, OWN_ORIGIN)[2]]
+    external += external_urls_in_assets(built_site, OWN_ORIGIN)
+    assert not external, "requests that would leave the site:\n" + "\n".join(external)
+
+
+def test_every_python_block_runs_as_copied(pages):
+    blocks = sorted({block for info in pages.values() for block in info.python_blocks})
+    assert len(blocks) >= len(SECTIONS)
+    for block in blocks:
+        extra = imported_top_level_modules(block) - READER_MODULES - set(sys.stdlib_module_names)
+        assert not extra, f"a code block imports {sorted(extra)}:\n{block[:300]}"
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        results = list(pool.map(run_python, blocks))
+    failures = [f"{block[:200]}\n--- stderr:\n{done.stderr[-1500:]}"
+                for block, done in zip(blocks, results) if done.returncode != 0]
+    assert not failures, "code blocks that fail when pasted:\n\n" + "\n\n".join(failures)
+
+
+def test_math_is_mathml_with_no_script(built_site):
+    html = (built_site / "attention" / "index.html").read_text(encoding="utf-8")
+    assert "<math" in html and 'class="arithmatex"' not in html
+    assert not re.search(r"(mathjax|katex)", html, re.IGNORECASE)
+
+
+def test_glossary_terms_are_tooltips_elsewhere(built_site):
+    glossary = (built_site / "glossary" / "index.html").read_text(encoding="utf-8")
+    assert "<abbr" not in glossary  # defined there, in full
+    for page in ("index.html", "cost/index.html"):
+        html = (built_site / page).read_text(encoding="utf-8")
+        assert re.search(r'<abbr title="[^"]+">context window</abbr>', html), page
+
+
+def test_evidence_json_lists_every_claim(built_site):
+    rows = json.loads((built_site / "evidence.json").read_text())
+    assert [row["id"] for row in rows] == [claim.id for claim in CLAIMS]
+    for row in rows:
+        assert row["status"] in ("proved", "partial", "missing")
+        assert (row["status"] == "missing") == (not row["evidence"]), row["id"]
+        for path in row["evidence"]:
+            file = path.split("#")[0]
+            target = built_site / file / "index.html" if file.endswith("/") or not file else built_site / file
+            assert target.is_file(), f"{row['id']}: evidence {path} is not in the site"
+
+
+def test_ledger_page_shows_every_claim(built_site):
+    html = (built_site / "evidence" / "index.html").read_text(encoding="utf-8")
+    for claim in CLAIMS:
+        assert f">{claim.id}</a>" in html, claim.id
