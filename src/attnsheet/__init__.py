@@ -7,14 +7,20 @@ contrast. The tests check them against torch's own implementations, and every fu
 rejects bad input with a ValueError that names the problem instead of returning NaN.
 """
 
-from .attention import (
-    attention_np,
-    attention_torch,
-    multi_head_attention_np,
-    multi_head_attention_torch,
-    softmax_np,
-)
-from .rnn import elman_rnn_np, elman_rnn_torch, init_elman_np
+import importlib
+
+# Where each public name lives. Importing them lazily (PEP 562) keeps `import attnsheet.evidence`
+# free of torch's ~2 s import, so a cached evidence build under `mkdocs serve` stays fast.
+_HOME = {
+    "attention_np": "attention",
+    "attention_torch": "attention",
+    "multi_head_attention_np": "attention",
+    "multi_head_attention_torch": "attention",
+    "softmax_np": "attention",
+    "elman_rnn_np": "rnn",
+    "elman_rnn_torch": "rnn",
+    "init_elman_np": "rnn",
+}
 
 __all__ = [
     "attention_np",
@@ -26,3 +32,13 @@ __all__ = [
     "multi_head_attention_torch",
     "softmax_np",
 ]
+
+
+def __getattr__(name: str):
+    if name in _HOME:
+        return getattr(importlib.import_module(f".{_HOME[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -116,8 +116,9 @@ def _fresh(entry: dict | None, key: str, out: Path) -> bool:
     )
 
 
-def build(root: Path, out: Path, *, force: bool = False, log=print) -> dict:
-    """Bring every evidence item up to date; return the manifest."""
+def build(root: Path, out: Path, *, force: bool = False, log=print,
+          evidence: tuple[Evidence, ...] = EVIDENCE) -> dict:
+    """Bring every evidence item (and every snippet's output) up to date; return the manifest."""
     paths = Paths(root.resolve(), out.resolve())
     manifest_path = paths.out / "manifest.json"
     manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
@@ -125,14 +126,14 @@ def build(root: Path, out: Path, *, force: bool = False, log=print) -> dict:
         folder.mkdir(parents=True, exist_ok=True)
 
     # Every snippet runs (registered as evidence or not): every page output is captured.
-    registered = {item.snippet: item for item in EVIDENCE if item.snippet}
+    registered = {item.snippet: item for item in evidence if item.snippet}
     snippet_items = [
         registered.get(str(p.relative_to(paths.snippets)))
         or Evidence(f"snippet:{p.relative_to(paths.snippets)}", (), "", "",
                     snippet=str(p.relative_to(paths.snippets)))
         for p in snippet_files(paths.snippets)
     ]
-    builder_items = [item for item in EVIDENCE if item.builder]
+    builder_items = [item for item in evidence if item.builder]
 
     stale = []
     for item in snippet_items + builder_items:
@@ -173,9 +174,11 @@ def build(root: Path, out: Path, *, force: bool = False, log=print) -> dict:
     manifest = {name: entry for name, entry in sorted(manifest.items()) if name in known}
     _write_if_changed(manifest_path, json.dumps(manifest, indent=1, sort_keys=True) + "\n")
 
-    status = statuses(CLAIMS, EVIDENCE, manifest)
-    _write_if_changed(paths.include / "ledger.md", render_markdown(CLAIMS, EVIDENCE, manifest, status))
-    _write_if_changed(paths.site / "evidence.json", render_json(CLAIMS, EVIDENCE, manifest, status))
+    status = statuses(CLAIMS, evidence, manifest)
+    _write_if_changed(paths.include / "ledger.md",
+                      render_markdown(CLAIMS, evidence, manifest, status))
+    _write_if_changed(paths.site / "evidence.json",
+                      render_json(CLAIMS, evidence, manifest, status))
     _write_if_changed(paths.include / "machine.md", machine_markdown())
     if not stale:
         log("evidence: all cached")

@@ -1,0 +1,107 @@
+"""Measure the project's time budgets on this machine and print a report.
+
+    python scripts/bench.py            # everything (about two minutes plus the test suite)
+    python scripts/bench.py --no-tests # skip the test suite timing
+
+Reports: clean build (empty evidence cache), warm build, rebuild after a one-word prose edit
+under `mkdocs serve`, and the full test suite. Budgets (issue 2): clean build <= 120 s,
+prose-edit rebuild <= 5 s, test suite <= 10 min. A benchmark, not a test: it never fails on time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import queue
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from attnsheet.evidence.machine import machine_line
+
+ROOT = Path(__file__).resolve().parents[1]
+ENV = dict(os.environ, NO_MKDOCS_2_WARNING="1")
+PROSE_PAGE = ROOT / "docs" / "idea.md"
+
+
+def timed(command: list[str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(command, cwd=ROOT, env=ENV, check=True, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
+def build_times(site_dir: Path) -> tuple[float, float]:
+    """(clean build with an empty evidence cache, warm build) in seconds."""
+    shutil.rmtree(ROOT / "build" / "evidence", ignore_errors=True)
+    command = [sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(site_dir)]
+    return timed(command), timed(command)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def prose_edit_rebuild() -> float:
+    """Seconds from saving a one-word prose edit to `mkdocs serve` finishing its rebuild."""
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "mkdocs", "serve", "--dev-addr", f"127.0.0.1:{port}"],
+        cwd=ROOT, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    lines: queue.Queue[tuple[float, str]] = queue.Queue()
+    threading.Thread(target=lambda: [lines.put((time.perf_counter(), line))
+                                     for line in server.stdout], daemon=True).start()
+
+    def wait_for(pattern: str, timeout: float = 300) -> float:
+        deadline = time.perf_counter() + timeout
+        while time.perf_counter() < deadline:
+            try:
+                stamp, line = lines.get(timeout=1)
+            except queue.Empty:
+                continue
+            if re.search(pattern, line):
+                return stamp
+        raise TimeoutError(f"mkdocs serve never printed {pattern!r}")
+
+    original = PROSE_PAGE.read_text(encoding="utf-8")
+    try:
+        wait_for(r"Serving on")
+        time.sleep(1)
+        edited = original.replace("There are two ways", "There are two main ways", 1)
+        assert edited != original, "the benchmark's edit no longer applies to idea.md"
+        saved = time.perf_counter()
+        PROSE_PAGE.write_text(edited, encoding="utf-8")
+        done = wait_for(r"Documentation built in|Reloading browsers")
+        return done - saved
+    finally:
+        PROSE_PAGE.write_text(original, encoding="utf-8")
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--no-tests", action="store_true")
+    args = parser.parse_args()
+    print(f"machine: {machine_line()}")
+    with tempfile.TemporaryDirectory() as site:
+        clean, warm = build_times(Path(site))
+    print(f"clean build (empty evidence cache): {clean:6.1f} s   (budget 120 s)")
+    print(f"warm build:                         {warm:6.1f} s")
+    print(f"prose-edit rebuild under serve:     {prose_edit_rebuild():6.1f} s   (budget 5 s)")
+    if not args.no_tests:
+        seconds = timed([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"])
+        print(f"full test suite:                    {seconds:6.1f} s   (budget 600 s)")
+
+
+if __name__ == "__main__":
+    main()

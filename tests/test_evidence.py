@@ -1,0 +1,134 @@
+"""The claim registry, the cache and the ledger logic of the evidence pipeline."""
+
+from __future__ import annotations
+
+import json
+import re
+import textwrap
+
+import pytest
+
+from attnsheet.evidence import CLAIMS, EVIDENCE, Evidence, EvidenceError, build
+from attnsheet.evidence import cache
+from attnsheet.evidence.ledger import page_url, statuses
+
+from .helpers import DOCS, ROOT, run_python
+
+SHARED_CLAIMS = ROOT.parent / "shared" / "CLAIMS.md"
+
+
+def test_registry_has_every_claim_of_claims_md():
+    if not SHARED_CLAIMS.exists():
+        pytest.skip(f"{SHARED_CLAIMS} is not beside this checkout")
+    ids = re.findall(r"^- \*\*([A-Z]\d+)\*\*", SHARED_CLAIMS.read_text(), re.MULTILINE)
+    assert len(ids) >= 20
+    assert [claim.id for claim in CLAIMS] == ids
+
+
+def test_claims_and_evidence_are_consistent():
+    claim_ids = [claim.id for claim in CLAIMS]
+    assert len(set(claim_ids)) == len(claim_ids)
+    names = [item.name for item in EVIDENCE]
+    assert len(set(names)) == len(names)
+    for item in EVIDENCE:
+        assert set(item.claims) <= set(claim_ids), item.name
+        for claim_id in item.claims:  # evidence for a claim is evidence the claim needs
+            claim = next(c for c in CLAIMS if c.id == claim_id)
+            assert item.name in claim.needs, f"{item.name} is not in {claim_id}.needs"
+        assert (DOCS / item.page.split("#")[0]).is_file(), item.page
+    for claim in CLAIMS:
+        assert (DOCS / claim.page).is_file(), claim.page
+
+
+def test_evidence_needs_one_producer():
+    with pytest.raises(ValueError, match="exactly one of snippet= or builder="):
+        Evidence("x", (), "index.md", "nothing")
+
+
+def test_status_counts_what_the_build_produced():
+    claim = CLAIMS[0]
+    first, *rest = claim.needs
+    assert rest, "the test needs a claim with two or more needed items"
+    registered = tuple(Evidence(n, (claim.id,), "index.md", n, snippet=f"{n}.py")
+                       for n in claim.needs)
+    none = statuses((claim,), registered, {})
+    some = statuses((claim,), registered, {first: {}})
+    every = statuses((claim,), registered, {n: {} for n in claim.needs})
+    assert (none[claim.id], some[claim.id], every[claim.id]) == ("missing", "partial", "proved")
+
+
+def test_page_url_follows_directory_urls():
+    assert page_url("attention.md#all-at-once") == "attention/#all-at-once"
+    assert page_url("index.md") == ""
+
+
+def test_key_follows_imports_inside_the_package():
+    files = {p.name for p in cache.source_files("attnsheet.evidence.attention")}
+    # The heatmap builder imports the library's attention, which imports the input checks.
+    assert {"attention.py", "_checks.py", "figures.py"} <= files
+
+
+def test_key_changes_with_code_and_params(tmp_path):
+    source = tmp_path / "a.py"
+    source.write_text("x = 1\n")
+    key = cache.key_for([source], {"seed": 0})
+    assert cache.key_for([source], {"seed": 0}) == key
+    assert cache.key_for([source], {"seed": 1}) != key
+    source.write_text("x = 2\n")
+    assert cache.key_for([source], {"seed": 0}) != key
+
+
+@pytest.fixture
+def tiny_repo(tmp_path):
+    """A repository with two snippets and no docs: enough to exercise the build."""
+    for name, body in {"a/one.py": "print('one')", "a/two.py": "print('two')"}.items():
+        path = tmp_path / "snippets" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(body + "\n")
+    return tmp_path
+
+
+def built_names(log: list[str]) -> set[str]:
+    return {m.split()[2] for m in log if m.startswith("evidence: built ")}
+
+
+def test_build_runs_only_what_changed(tiny_repo):
+    # evidence=(): only the tiny repo's snippets, none of the registered builders.
+    out = tiny_repo / "build"
+    log: list[str] = []
+    build(tiny_repo, out, log=log.append, evidence=())
+    assert built_names(log) == {"snippet:a/one.py", "snippet:a/two.py"}
+    assert (out / "include/outputs/a/one.txt").read_text() == "one\n"
+
+    log.clear()
+    build(tiny_repo, out, log=log.append, evidence=())
+    assert log == ["evidence: all cached"]
+
+    (tiny_repo / "snippets/a/two.py").write_text("print('two, edited')\n")
+    log.clear()
+    build(tiny_repo, out, log=log.append, evidence=())
+    assert built_names(log) == {"snippet:a/two.py"}
+    assert (out / "include/outputs/a/two.txt").read_text() == "two, edited\n"
+
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert set(manifest) == {"snippet:a/one.py", "snippet:a/two.py"}
+    rows = json.loads((out / "site/evidence.json").read_text())
+    assert {row["id"] for row in rows} == {claim.id for claim in CLAIMS}
+
+
+def test_a_failing_snippet_fails_the_build_and_names_itself(tiny_repo):
+    (tiny_repo / "snippets/a/bad.py").write_text(textwrap.dedent("""\
+        assert 1 + 1 == 3, "arithmetic is broken"
+    """))
+    with pytest.raises(EvidenceError, match=r"(?s)a/bad\.py.*arithmetic is broken"):
+        build(tiny_repo, tiny_repo / "build", log=lambda message: None, evidence=())
+
+
+def test_cached_evidence_build_does_not_import_torch():
+    # A prose edit under `mkdocs serve` reruns the evidence build; torch's import alone would
+    # take seconds of the rebuild budget.
+    done = run_python("import sys, attnsheet.evidence, attnsheet; "
+                      "assert sorted(attnsheet.__all__) == sorted(attnsheet._HOME); "
+                      "print('torch' in sys.modules)")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "False"
