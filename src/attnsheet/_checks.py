@@ -76,6 +76,20 @@ def require_same_tensor_kind(named_tensors: dict[str, torch.Tensor]) -> None:
         require_same(first_name, first.device, name, tensor.device, "device")
 
 
+def require_torch_inputs(named_tensors: dict[str, torch.Tensor], mask, anchor: str) -> None:
+    """Tensors of one dtype and device, and an optional mask tensor on `anchor`'s device."""
+    for name, tensor in named_tensors.items():
+        require_tensor(name, tensor)
+    require_same_tensor_kind(named_tensors)
+    if mask is None:
+        return
+    if not isinstance(mask, torch.Tensor):
+        raise ValueError(f"mask must be a torch.Tensor: got {type(mask).__name__}")
+    device = named_tensors[anchor].device
+    if mask.device != device:
+        raise ValueError(f"mask must be on {anchor}'s device {device}: got {mask.device}")
+
+
 def require_positive_int(name: str, value) -> None:
     # bool is an int subclass, but n_heads=True is always a mistake.
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:

@@ -27,9 +27,8 @@ from ._checks import (
     require_positive_int,
     require_same_batch,
     require_same_size,
-    require_same_tensor_kind,
     require_shape,
-    require_tensor,
+    require_torch_inputs,
 )
 
 __all__ = [
@@ -166,14 +165,7 @@ def attention_torch(q, k, v, mask=None, return_weights: bool = False):
     F.scaled_dot_product_attention, which it matches. All tensors must share dtype and
     device; gradients flow through as usual.
     """
-    named = {"q": q, "k": k, "v": v}
-    for name, tensor in named.items():
-        require_tensor(name, tensor)
-    require_same_tensor_kind(named)
-    if mask is not None and not isinstance(mask, torch.Tensor):
-        raise ValueError(f"mask must be a torch.Tensor: got {type(mask).__name__}")
-    if mask is not None and mask.device != q.device:
-        raise ValueError(f"mask must be on q's device {q.device}: got {mask.device}")
+    require_torch_inputs({"q": q, "k": k, "v": v}, mask, anchor="q")
     _check_attention_inputs(q, k, v, mask)
     out, weights = _attend_torch(q, k, v, mask)
     return (out, weights) if return_weights else out
@@ -244,14 +236,8 @@ def multi_head_attention_torch(x, w_q, w_k, w_v, w_o, n_heads: int, mask=None,
     Matches torch.nn.MultiheadAttention (bias=False) given in_proj_weight = [w_q^T; w_k^T;
     w_v^T], out_proj.weight = w_o^T and attn_mask = ~mask (torch's bool mask means blocked).
     """
-    named = {"x": x, "w_q": w_q, "w_k": w_k, "w_v": w_v, "w_o": w_o}
-    for name, tensor in named.items():
-        require_tensor(name, tensor)
-    require_same_tensor_kind(named)
-    if mask is not None and not isinstance(mask, torch.Tensor):
-        raise ValueError(f"mask must be a torch.Tensor: got {type(mask).__name__}")
-    if mask is not None and mask.device != x.device:
-        raise ValueError(f"mask must be on x's device {x.device}: got {mask.device}")
+    require_torch_inputs({"x": x, "w_q": w_q, "w_k": w_k, "w_v": w_v, "w_o": w_o}, mask,
+                         anchor="x")
     projections = {"w_q": w_q, "w_k": w_k, "w_v": w_v, "w_o": w_o}
     _check_multi_head_inputs(x, projections, n_heads, mask)
 
