@@ -2,15 +2,17 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
+# Extra pip arguments for torch, e.g. a CPU-only index on machines without the local wheel.
+TORCH_INSTALL_ARGS ?=
 export NO_MKDOCS_2_WARNING := 1
 
-.PHONY: setup serve build test evidence screenshots clean
+.PHONY: setup serve build test chromium evidence bench screenshots clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	# torch first, pinned: on the project's machines this is the local CPU wheel; an unpinned
 	# torch would pull several GB of CUDA packages.
-	$(PY) -m pip install --quiet "torch==2.13.0"
+	$(PY) -m pip install --quiet "torch==2.13.0" $(TORCH_INSTALL_ARGS)
 	$(PY) -m pip install --quiet -e ".[test]"
 	touch $(STAMP)
 
@@ -22,14 +24,21 @@ serve: $(STAMP)  ## build and serve the site at http://127.0.0.1:8000, rebuildin
 build: $(STAMP)  ## build the site into site/
 	$(PY) -m mkdocs build --strict
 
-test: $(STAMP)  ## every test: library, snippets, inline fences, evidence, the built site
+test: $(STAMP) chromium  ## every test: library, snippets, fences, evidence, site, browser
 	$(PY) -m pytest
+
+chromium:  ## Debian's chromium for the browser tests (installed when missing and we are root)
+	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
+		{ echo "the browser tests need Debian's chromium: sudo apt-get install chromium"; exit 1; }
 
 evidence: $(STAMP)  ## only the evidence (cached), without MkDocs
 	$(PY) -m attnsheet.evidence list
 
-screenshots: $(STAMP)  ## light and dark screenshots of the built site (needs Debian's chromium)
-	$(PY) -m pip install --quiet -e ".[dev]"
+bench: $(STAMP) chromium  ## time budgets and page weights on this machine (a report, not a test)
+	$(PY) scripts/bench.py
+
+screenshots: $(STAMP) chromium  ## light and dark screenshots of the built site
 	$(PY) -m mkdocs build --strict
 	$(PY) scripts/screenshot.py --serve site --out shots/ "" idea/ recurrence/ attention/ \
 		transformer/ cost/ pitfalls/ glossary/ one-line/ evidence/

@@ -3,16 +3,21 @@
 * before each build, run `python -m attnsheet.evidence build` in a fresh process (so a
   library edit under `mkdocs serve` is picked up) and add its files to the site;
 * append the glossary's definitions as abbreviations (hover tooltips) to every other page;
-* turn TeX written with pymdownx.arithmatex into MathML, so math needs no JavaScript.
+* turn TeX written with pymdownx.arithmatex into MathML, so math needs no JavaScript;
+* put a "Tested with" line (commit, build date, versions) in every page's footer.
 """
 
 from __future__ import annotations
 
 import html
+import platform
 import re
 import subprocess
 import sys
 from pathlib import Path
+
+from datetime import datetime, timezone
+from importlib import metadata
 
 from latex2mathml.converter import convert as latex_to_mathml
 from mkdocs.exceptions import PluginError
@@ -21,6 +26,23 @@ from mkdocs.structure.files import File
 ROOT = Path(__file__).resolve().parents[1]
 EVIDENCE_OUT = ROOT / "build" / "evidence"
 GLOSSARY_PAGE = "glossary.md"
+
+
+def tested_with() -> str:
+    """Footer line: the commit, the build date and the versions that built the site."""
+    done = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
+                          capture_output=True, text=True)
+    commit = done.stdout.strip() if done.returncode == 0 else "uncommitted"
+    versions = ", ".join(f"{name} {metadata.version(name)}"
+                         for name in ("numpy", "torch", "mkdocs-material"))
+    built = datetime.now(timezone.utc).strftime("%Y-%m-%d")
+    return (f"Tested with commit <code>{commit}</code>, built {built}: "
+            f"Python {platform.python_version()}, {versions}.")
+
+
+def on_config(config):
+    config.copyright = tested_with()
+    return config
 
 
 def on_pre_build(config):

@@ -4,13 +4,17 @@
     python scripts/bench.py --no-tests # skip the test suite timing
 
 Reports: clean build (empty evidence cache), warm build, rebuild after a one-word prose edit
-under `mkdocs serve`, and the full test suite. Budgets (issue 2): clean build <= 120 s,
-prose-edit rebuild <= 5 s, test suite <= 10 min. A benchmark, not a test: it never fails on time.
+under `mkdocs serve`, cold evidence time per item and per claim, each page's transfer size
+(HTML + CSS + JS + images, gzip; the search index aside) with the largest named, and the full
+test suite. Budgets: clean build <= 120 s, prose-edit rebuild <= 2 s, section page <= 300 KB
+compressed, test suite <= 10 min. A benchmark, not a test: it never fails on time.
 """
 
 from __future__ import annotations
 
 import argparse
+import gzip
+import json
 import os
 import queue
 import re
@@ -28,6 +32,7 @@ from attnsheet.evidence.machine import machine_line
 ROOT = Path(__file__).resolve().parents[1]
 ENV = dict(os.environ, NO_MKDOCS_2_WARNING="1")
 PROSE_PAGE = ROOT / "docs" / "idea.md"
+LOADED = {".css", ".js", ".svg", ".png", ".jpg", ".webp", ".woff2"}  # what a page fetches
 
 
 def timed(command: list[str]) -> float:
@@ -35,6 +40,38 @@ def timed(command: list[str]) -> float:
     subprocess.run(command, cwd=ROOT, env=ENV, check=True, stdout=subprocess.DEVNULL,
                    stderr=subprocess.DEVNULL)
     return time.perf_counter() - start
+
+
+def page_weights(site_dir: Path) -> dict[str, int]:
+    """Site path of each page -> gzip bytes of its HTML and the CSS, JS and images it loads."""
+    sys.path.insert(0, str(ROOT))
+    from tests.sitecheck import read_page, resolve  # the same URL resolution as the tests
+
+    weights = {}
+    for html in sorted(site_dir.rglob("index.html")):
+        page = html.relative_to(site_dir).as_posix()
+        text = html.read_text(encoding="utf-8")
+        loaded = set()
+        for url in read_page(html).urls:
+            target, _, external = resolve(site_dir, page, url, "http://127.0.0.1:8000")
+            if target and not external and target.is_file() and target.suffix in LOADED:
+                if target.suffix != ".css" or f'href="{url}"' in text:
+                    loaded.add(target)
+        loaded = {t for t in loaded if t.suffix != ".html"}
+        weights[page] = len(gzip.compress(html.read_bytes(), 6)) + sum(
+            len(gzip.compress(t.read_bytes(), 6)) for t in loaded)
+    return weights
+
+
+def evidence_times() -> tuple[dict[str, float], dict[str, float]]:
+    """Seconds per evidence item (from the manifest of the last build) and per claim."""
+    from attnsheet.evidence import CLAIMS, EVIDENCE
+
+    manifest = json.loads((ROOT / "build" / "evidence" / "manifest.json").read_text())
+    per_item = {name: entry["seconds"] for name, entry in manifest.items()}
+    per_claim = {claim.id: sum(per_item.get(item.name, 0.0) for item in EVIDENCE
+                               if claim.id in item.claims) for claim in CLAIMS}
+    return per_item, per_claim
 
 
 def build_times(site_dir: Path) -> tuple[float, float]:
@@ -95,9 +132,23 @@ def main() -> None:
     print(f"machine: {machine_line()}")
     with tempfile.TemporaryDirectory() as site:
         clean, warm = build_times(Path(site))
+        weights = page_weights(Path(site))
     print(f"clean build (empty evidence cache): {clean:6.1f} s   (budget 120 s)")
     print(f"warm build:                         {warm:6.1f} s")
-    print(f"prose-edit rebuild under serve:     {prose_edit_rebuild():6.1f} s   (budget 5 s)")
+    print(f"prose-edit rebuild under serve:     {prose_edit_rebuild():6.1f} s   (budget 2 s)")
+
+    per_item, per_claim = evidence_times()
+    print("\ncold evidence time per item (s):")
+    for name, seconds in sorted(per_item.items(), key=lambda kv: -kv[1]):
+        print(f"  {seconds:6.1f}  {name}")
+    print("cold evidence time per claim (s; items shared by claims count for each):")
+    print("  " + ", ".join(f"{claim} {seconds:.1f}" for claim, seconds in per_claim.items()))
+
+    print("\npage transfer size (gzip, HTML + CSS + JS + images; search index aside):")
+    for page, size in sorted(weights.items(), key=lambda kv: -kv[1]):
+        print(f"  {size / 1024:7.1f} KB  {page}")
+    largest = max(weights, key=weights.get)
+    print(f"largest: {largest} at {weights[largest] / 1024:.1f} KB (budget 300 KB)")
     if not args.no_tests:
         seconds = timed([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"])
         print(f"full test suite:                    {seconds:6.1f} s   (budget 600 s)")

@@ -132,3 +132,20 @@ def test_cached_evidence_build_does_not_import_torch():
                       "print('torch' in sys.modules)")
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "False"
+
+
+def test_two_clean_builds_are_byte_identical(tmp_path):
+    # A fast subset: every builder that measures no time, and two quick snippets.
+    subset = {item.name for item in EVIDENCE if item.builder and not item.timing}
+    subset |= {"attention-loop-snippet", "one-line-snippet"}
+    outputs = []
+    for run in ("first", "second"):
+        out = tmp_path / run
+        manifest = build(ROOT, out, force=True, log=lambda message: None, only=subset)
+        assert set(manifest) == subset
+        files = sorted(f for entry in manifest.values() for f in entry["files"])
+        outputs.append({f: (out / f).read_bytes() for f in files})
+    first, second = outputs
+    assert first.keys() == second.keys()
+    differing = [f for f in first if first[f] != second[f]]
+    assert not differing, f"not reproducible: {differing}"

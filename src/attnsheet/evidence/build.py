@@ -117,8 +117,11 @@ def _fresh(entry: dict | None, key: str, out: Path) -> bool:
 
 
 def build(root: Path, out: Path, *, force: bool = False, log=print,
-          evidence: tuple[Evidence, ...] = EVIDENCE) -> dict:
-    """Bring every evidence item (and every snippet's output) up to date; return the manifest."""
+          evidence: tuple[Evidence, ...] = EVIDENCE, only: set[str] | None = None) -> dict:
+    """Bring every evidence item (and every snippet's output) up to date; return the manifest.
+
+    `only` restricts the run to the named items (a partial manifest; used by tests).
+    """
     paths = Paths(root.resolve(), out.resolve())
     manifest_path = paths.out / "manifest.json"
     manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
@@ -134,6 +137,9 @@ def build(root: Path, out: Path, *, force: bool = False, log=print,
         for p in snippet_files(paths.snippets)
     ]
     builder_items = [item for item in evidence if item.builder]
+    if only is not None:
+        snippet_items = [item for item in snippet_items if item.name in only]
+        builder_items = [item for item in builder_items if item.name in only]
 
     stale = []
     for item in snippet_items + builder_items:

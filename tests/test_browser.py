@@ -1,0 +1,140 @@
+"""The built site in a real browser (Debian's Chromium via Playwright), light and dark."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from .browser import audit_page, build_site_for, free_port, launch, new_page, serve
+from .helpers import SNIPPETS
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+
+SCHEMES = ("light", "dark")
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    """(origin, site folder): a build for this origin, served on loopback."""
+    port = free_port()
+    origin = f"http://127.0.0.1:{port}"
+    site_dir = tmp_path_factory.mktemp("browser-site")
+    build_site_for(origin, site_dir)
+    with serve(site_dir, port):
+        yield origin, site_dir
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path("/usr/bin/chromium").exists():
+        pytest.fail("Debian's chromium is not installed: `apt-get install -y chromium`")
+    with playwright_api.sync_playwright() as playwright:
+        browser = launch(playwright)
+        yield browser
+        browser.close()
+
+
+def page_paths(site_dir: Path) -> list[str]:
+    return sorted(p.parent.relative_to(site_dir).as_posix() + "/"
+                  for p in site_dir.rglob("index.html"))
+
+
+@pytest.mark.parametrize("scheme", SCHEMES)
+def test_every_page_is_clean_in_a_browser(site, browser, scheme):
+    origin, site_dir = site
+    paths = page_paths(site_dir)
+    assert len(paths) >= 10
+    page, problems = new_page(browser, origin, scheme)
+    report = {}
+    for path in paths:
+        url = f"{origin}/{'' if path == './' else path}"
+        found = audit_page(page, problems, url)
+        if found:
+            report[url] = found
+    page.context.close()
+    assert not report, "\n".join(f"{url}:\n  " + "\n  ".join(p) for url, p in report.items())
+
+
+def test_the_audit_catches_a_broken_image_and_a_cdn_script(site, browser):
+    origin, site_dir = site
+    broken = site_dir / "broken-demo" / "index.html"
+    broken.parent.mkdir(exist_ok=True)
+    html = (site_dir / "index.html").read_text(encoding="utf-8")
+    html = html.replace("</article>", '<img src="no-such-figure.svg" alt="x"></article>', 1)
+    html = html.replace("</head>", '<script src="https://cdn.example.org/lib.js"></script></head>')
+    broken.write_text(html, encoding="utf-8")
+    try:
+        page, problems = new_page(browser, origin, "light")
+        found = "\n".join(audit_page(page, problems, f"{origin}/broken-demo/"))
+        page.context.close()
+    finally:
+        shutil.rmtree(broken.parent)
+    assert "image did not load" in found and "no-such-figure.svg" in found
+    assert "request to another origin: https://cdn.example.org/lib.js" in found
+
+
+def test_toggle_switches_palette_and_figures(site, browser):
+    origin, _ = site
+    page, _ = new_page(browser, origin, "light")
+    page.goto(f"{origin}/attention/", wait_until="networkidle")
+
+    def state():
+        return page.evaluate("""() => ({
+            scheme: document.body.getAttribute('data-md-color-scheme'),
+            shown: Array.from(document.querySelectorAll('img[src*="figures/"]'))
+                .filter(img => getComputedStyle(img).display !== 'none')
+                .map(img => img.getAttribute('src')),
+        })""")
+
+    before = state()
+    assert before["scheme"] == "default" and all("-light.svg" in s for s in before["shown"])
+    assert before["shown"], "the attention page should show a figure"
+    page.click("label[for='__palette_1']")
+    after = state()
+    assert after["scheme"] == "slate"
+    assert after["shown"] and all("-dark.svg" in s for s in after["shown"])
+    page.context.close()
+
+
+def test_instant_navigation_keeps_the_page_alive(site, browser):
+    origin, _ = site
+    page, problems = new_page(browser, origin, "light")
+    page.goto(f"{origin}/", wait_until="networkidle")
+    page.evaluate("() => { window.__stillHere = true; }")
+    # Instant navigation rewrites links to absolute URLs, hence the suffix match.
+    page.locator("a.md-nav__link[href$='/cost/']:visible").first.click()
+    page.wait_for_url(f"{origin}/cost/")
+    page.wait_for_function("() => document.querySelector('h1').textContent.includes('not free')")
+    assert page.evaluate("() => window.__stillHere === true"), "navigation reloaded the page"
+    assert not problems
+    page.context.close()
+
+
+def test_search_finds_the_cost_page(site, browser):
+    origin, _ = site
+    page, _ = new_page(browser, origin, "light")
+    page.goto(f"{origin}/", wait_until="networkidle")
+    box = page.locator("input.md-search__input")
+    box.click()
+    box.press_sequentially("context window", delay=20)  # typed, as a reader would
+    page.wait_for_selector(".md-search-result__item a", state="attached")
+    hrefs = page.eval_on_selector_all(".md-search-result__item a", "els => els.map(e => e.href)")
+    assert hrefs[0].startswith(f"{origin}/cost/"), hrefs  # the top result is the cost page
+    page.context.close()
+
+
+def test_copy_button_copies_exactly_the_snippet(site, browser):
+    origin, _ = site
+    context = browser.new_context(permissions=["clipboard-read", "clipboard-write"])
+    page = context.new_page()
+    page.goto(f"{origin}/attention/", wait_until="networkidle")
+    block = page.locator(".highlight", has=page.locator(".filename",
+                                                        has_text="snippets/attention/blend.py"))
+    block.hover()
+    block.locator("button[data-md-type='copy']").click()
+    copied = page.evaluate("() => navigator.clipboard.readText()")
+    expected = (SNIPPETS / "attention" / "blend.py").read_text(encoding="utf-8")
+    assert copied.rstrip("\n") == expected.rstrip("\n")
+    context.close()
