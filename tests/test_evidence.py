@@ -132,3 +132,19 @@ def test_cached_evidence_build_does_not_import_torch():
                       "print('torch' in sys.modules)")
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "False"
+
+
+def test_builder_inputs_join_the_cache_key(tiny_repo):
+    from attnsheet.evidence.build import Paths, item_key
+
+    (tiny_repo / "docs").mkdir()
+    page = tiny_repo / "docs" / "page.md"
+    page.write_text("# One\n")
+    item = Evidence("x", (), "index.md", "x", builder="attnsheet.evidence.attention:heatmap",
+                    inputs=("docs/*.md",))
+    paths = Paths(tiny_repo, tiny_repo / "build")
+    key = item_key(item, paths)
+    page.write_text("# Two\n")
+    assert item_key(item, paths) != key
+    with pytest.raises(ValueError, match="inputs= is for builders only"):
+        Evidence("y", (), "index.md", "y", snippet="a.py", inputs=("docs/*.md",))

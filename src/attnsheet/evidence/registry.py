@@ -8,6 +8,10 @@ Two kinds of evidence:
 * a **builder** (`module:function`): library code that computes figures or data at build time.
 
 `page` is where a reader sees the evidence (`file.md#anchor`); the ledger links there.
+
+A builder that checks the site's own pages (links, sections) names the files it reads in
+`inputs` (glob patterns from the repository root): their bytes join its cache key, so an
+edit to a page re-runs the check, and the builder is called with `root=` the repository root.
 """
 
 from __future__ import annotations
@@ -25,10 +29,13 @@ class Evidence:
     builder: str | None = None  # "attnsheet.evidence.attention:heatmap"
     params: dict = field(default_factory=dict)
     timing: bool = False  # numbers are measurements: they differ between builds
+    inputs: tuple[str, ...] = ()  # repository files a builder reads ("docs/*.md"); see above
 
     def __post_init__(self) -> None:
         if (self.snippet is None) == (self.builder is None):
             raise ValueError(f"evidence {self.name!r} needs exactly one of snippet= or builder=")
+        if self.inputs and not self.builder:
+            raise ValueError(f"evidence {self.name!r}: inputs= is for builders only")
 
 
 EVIDENCE: tuple[Evidence, ...] = (
