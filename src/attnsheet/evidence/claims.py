@@ -63,7 +63,9 @@ CLAIMS: tuple[Claim, ...] = (
           ("t2-epoch-time",)),
     Claim("T3", "transformer.md",
           "Attention is what let sequence models use parallel compute.",
-          ("r1-timing-figure", "r2-threads-figure")),
+          # The link and the block's one-call check are here; the measurements it links to
+          # (R1's timings, R2's threads) are recurrence evidence still to be built.
+          ("t3-recurrence-link", "o2-block-check", "r1-timing-figure", "r2-threads-figure")),
     # 5. The catch: not free
     Claim("C1", "cost.md",
           "All-to-all attention work grows with the square of the length: double n, about 4x work.",

@@ -38,6 +38,8 @@ class Evidence:
             raise ValueError(f"evidence {self.name!r}: inputs= is for builders only")
 
 
+PAGES = ("docs/*.md", "snippets/*/*.py")  # what the checks of the pages' links read
+
 EVIDENCE: tuple[Evidence, ...] = (
     Evidence("idea-chain-snippet", ("O1",), "idea.md#count-the-steps",
              "Counts sequential steps: an RNN needs n, attention one matrix product.",
@@ -57,8 +59,30 @@ EVIDENCE: tuple[Evidence, ...] = (
              "One matrix product equals the per-position loop, exactly.",
              snippet="attention/all_at_once.py"),
     Evidence("transformer-layer-snippet", ("T1", "O2", "P3"), "transformer.md#one-layer",
-             "A torch encoder layer: all positions from one call, parameters counted by part.",
+             "A pre-norm transformer block written out in torch, equal to torch's encoder "
+             "layer with the same weights; all positions from one call; parameters by part.",
              snippet="transformer/layer.py"),
+    Evidence("t1-block-parity", ("T1",), "transformer.md#checked-against-pytorch",
+             "The library's block equals torch.nn.TransformerEncoderLayer given the same "
+             "weights (float32 and float64, with and without a causal mask).",
+             builder="attnsheet.evidence.transformer:block_parity",
+             params={"seed": 0, "tolerance": 1e-5}),
+    Evidence("t1-param-breakdown", ("T1", "P3"), "transformer.md#where-the-weights-sit",
+             "Parameters of one layer by part, as a table and a light and dark SVG: nearly all "
+             "sit in linear layers.",
+             builder="attnsheet.evidence.transformer:param_breakdown",
+             params={"d_model": 512, "n_heads": 8, "d_ff": 2048}),
+    Evidence("o2-block-check", ("O2", "T3"), "transformer.md#no-loop-over-positions",
+             "The block's code read with ast: no loop from forward to the arithmetic (the "
+             "same check finds the RNN's); one call runs each sub-layer once on all positions.",
+             builder="attnsheet.evidence.transformer:block_check",
+             params={"n": 10, "d_model": 64, "n_heads": 4, "d_ff": 256, "seed": 0}),
+    Evidence("t3-recurrence-link", ("T3",), "transformer.md#why-it-won",
+             "The parallelism argument links to the recurrence evidence (checked at build).",
+             builder="attnsheet.evidence.pages:section_links",
+             params={"page": "transformer.md", "anchor": "why-it-won",
+                     "required": ["recurrence.md#the-loop"], "data": "transformer/recurrence-link"},
+             inputs=PAGES),
     Evidence("cost-doubling-snippet", ("C1", "C2"), "cost.md#double-the-length",
              "Doubling n: the score table and its multiply-adds grow 4x; time measured.",
              snippet="cost/double_n.py", timing=True),
