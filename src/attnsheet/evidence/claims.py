@@ -91,8 +91,9 @@ CLAIMS: tuple[Claim, ...] = (
           "nonlinearities.",
           ("transformer-layer-snippet", "t1-param-breakdown")),
     Claim("P4", "pitfalls.md",
-          "The full mechanics are not here by design; the notebooks go deeper.",
-          ("p4-notebooks",)),
+          "The full mechanics are not here by design; the page points to where they are "
+          "shown in code, and the notebooks go deeper.",
+          ("p4-deeper-links", "p4-notebooks")),
     # 7. Words to use precisely
     Claim("W1", "glossary.md",
           "Attention, transformer and context window are each defined once, shown as tooltips, "
