@@ -58,6 +58,11 @@ EVIDENCE: tuple[Evidence, ...] = (
     Evidence("attention-loop-snippet", ("A2",), "attention.md#all-at-once",
              "One matrix product equals the per-position loop, exactly.",
              snippet="attention/all_at_once.py"),
+    Evidence("o1-dependency-figure", ("O1", "L1"), "idea.md#dependency-graphs",
+             "Dependency graphs of the library's RNN and attention, from the autograd Jacobian "
+             "and graph; longest path n-1 hand-offs vs 1 edge (light and dark SVG).",
+             builder="attnsheet.evidence.idea:dependency_figure",
+             params={"n": 6, "d": 4, "seed": 0}),
     Evidence("transformer-layer-snippet", ("T1", "O2", "P3"), "transformer.md#one-layer",
              "A pre-norm transformer block written out in torch, equal to torch's encoder "
              "layer with the same weights; all positions from one call; parameters by part.",
