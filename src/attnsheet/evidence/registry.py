@@ -118,6 +118,12 @@ EVIDENCE: tuple[Evidence, ...] = (
     Evidence("glossary-snippet", ("W1",), "glossary.md#the-terms-in-code",
              "Each glossary term as a few lines of code.",
              snippet="glossary/terms.py"),
+    Evidence("w1-code-links", ("W1",), "glossary.md#the-terms-in-code",
+             "Each term's definition links to a section that shows its code (checked at "
+             "build).",
+             builder="attnsheet.evidence.glossary:code_links",
+             params={"terms": ["Attention", "Transformer", "Context window"]},
+             inputs=PAGES),
     Evidence("one-line-snippet", ("L1",), "one-line.md#the-line-and-the-room",
              "Hops from the first word to the last: n-1 down the line, 1 in the room.",
              snippet="one_line/hops.py"),
