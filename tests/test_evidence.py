@@ -149,3 +149,47 @@ def test_two_clean_builds_are_byte_identical(tmp_path):
     assert first.keys() == second.keys()
     differing = [f for f in first if first[f] != second[f]]
     assert not differing, f"not reproducible: {differing}"
+
+
+# --- checks that read the site's own pages ---------------------------------------------------
+
+
+@pytest.fixture
+def page_copy(tmp_path):
+    """A copy of docs/ and snippets/: the page checks may be run on edited pages."""
+    import shutil
+
+    for folder in ("docs", "snippets"):
+        shutil.copytree(ROOT / folder, tmp_path / folder)
+    return tmp_path
+
+
+def test_section_link_check_fails_when_the_link_goes(page_copy, tmp_path):
+    from attnsheet.evidence.pages import section_links
+
+    def check():
+        return section_links(tmp_path / "site", tmp_path / "include", root=page_copy,
+                             page="transformer.md", anchor="why-it-won",
+                             required=["recurrence.md#the-loop"], data="t")
+
+    assert json.loads(check()[0].read_text())[0]["code"] == ["recurrence/loop.py"]
+    page = page_copy / "docs" / "transformer.md"
+    page.write_text(page.read_text().replace("(recurrence.md#the-loop)", "(recurrence.md)"))
+    with pytest.raises(ValueError, match="does not link to recurrence.md#the-loop"):
+        check()
+
+
+def test_builder_inputs_join_the_cache_key(tiny_repo):
+    from attnsheet.evidence.build import Paths, item_key
+
+    (tiny_repo / "docs").mkdir()
+    page = tiny_repo / "docs" / "page.md"
+    page.write_text("# One\n")
+    item = Evidence("x", (), "index.md", "x", builder="attnsheet.evidence.attention:heatmap",
+                    inputs=("docs/*.md",))
+    paths = Paths(tiny_repo, tiny_repo / "build")
+    key = item_key(item, paths)
+    page.write_text("# Two\n")
+    assert item_key(item, paths) != key
+    with pytest.raises(ValueError, match="inputs= is for builders only"):
+        Evidence("y", (), "index.md", "y", snippet="a.py", inputs=("docs/*.md",))

@@ -2,8 +2,9 @@
 
 Small, readable reference implementations, each in numpy and in torch: a stable softmax,
 scaled dot-product attention with boolean masks (True = may attend, as in torch's
-scaled_dot_product_attention), multi-head self-attention, and a minimal Elman RNN for
-contrast. The tests check them against torch's own implementations, and every function
+scaled_dot_product_attention), multi-head self-attention and a minimal Elman RNN for
+contrast; in torch only, a compact pre-norm transformer block, sinusoidal positions and a
+causal mask. The tests check them against torch's own implementations, and every function
 rejects bad input with a ValueError that names the problem instead of returning NaN.
 """
 
@@ -20,16 +21,24 @@ _HOME = {
     "elman_rnn_np": "rnn",
     "elman_rnn_torch": "rnn",
     "init_elman_np": "rnn",
+    "TransformerBlock": "transformer",
+    "causal_mask": "transformer",
+    "parameter_breakdown": "transformer",
+    "sinusoidal_positions": "transformer",
 }
 
 __all__ = [
+    "TransformerBlock",
     "attention_np",
     "attention_torch",
+    "causal_mask",
     "elman_rnn_np",
     "elman_rnn_torch",
     "init_elman_np",
     "multi_head_attention_np",
     "multi_head_attention_torch",
+    "parameter_breakdown",
+    "sinusoidal_positions",
     "softmax_np",
 ]
 

@@ -101,13 +101,22 @@ def _builder_function(item: Evidence):
     return module_name, function_name
 
 
+def input_files(item: Evidence, root: Path) -> list[Path]:
+    """The repository files matched by an item's `inputs` patterns, sorted."""
+    return sorted({p for pattern in item.inputs for p in root.glob(pattern) if p.is_file()})
+
+
 def item_key(item: Evidence, paths: Paths) -> str:
-    """Cache key of one evidence item (snippet bytes, or builder code + params)."""
+    """Cache key of one evidence item (snippet bytes, or builder code + params + inputs)."""
     if item.snippet:
         files = [paths.snippets / item.snippet]
         return cache.key_for(files, {"python": sys.version.split()[0]})
     module_name, function_name = _builder_function(item)
-    return cache.key_for(cache.source_files(module_name), [function_name, item.params])
+    inputs = input_files(item, paths.root)
+    # Input paths (not only bytes) join the key: a renamed page is a different input.
+    names = [str(p.relative_to(paths.root)) for p in inputs]
+    return cache.key_for(cache.source_files(module_name) + inputs,
+                         [function_name, item.params, names])
 
 
 def _fresh(entry: dict | None, key: str, out: Path) -> bool:
@@ -158,7 +167,8 @@ def build(root: Path, out: Path, *, force: bool = False, log=print,
         else:
             module_name, function_name = _builder_function(item)
             function = getattr(importlib.import_module(module_name), function_name)
-            files = function(paths.site, paths.include, **item.params)
+            extra = {"root": paths.root} if item.inputs else {}
+            files = function(paths.site, paths.include, **item.params, **extra)
         seconds = time.perf_counter() - start
         log(f"evidence: built {item.name} in {seconds:.1f} s")
         return item.name, {

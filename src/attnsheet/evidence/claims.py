@@ -63,7 +63,9 @@ CLAIMS: tuple[Claim, ...] = (
           ("t2-epoch-time",)),
     Claim("T3", "transformer.md",
           "Attention is what let sequence models use parallel compute.",
-          ("r1-timing-figure", "r2-threads-figure")),
+          # The link and the block's one-call check are here; the measurements it links to
+          # (R1's timings, R2's threads) are recurrence evidence still to be built.
+          ("t3-recurrence-link", "o2-block-check", "r1-timing-figure", "r2-threads-figure")),
     # 5. The catch: not free
     Claim("C1", "cost.md",
           "All-to-all attention work grows with the square of the length: double n, about 4x work.",
@@ -89,8 +91,9 @@ CLAIMS: tuple[Claim, ...] = (
           "nonlinearities.",
           ("transformer-layer-snippet", "t1-param-breakdown")),
     Claim("P4", "pitfalls.md",
-          "The full mechanics are not here by design; the notebooks go deeper.",
-          ("p4-notebooks",)),
+          "The full mechanics are not here by design; the page points to where they are "
+          "shown in code, and the notebooks go deeper.",
+          ("p4-deeper-links", "p4-notebooks")),
     # 7. Words to use precisely
     Claim("W1", "glossary.md",
           "Attention, transformer and context window are each defined once, shown as tooltips, "

@@ -8,6 +8,10 @@ Two kinds of evidence:
 * a **builder** (`module:function`): library code that computes figures or data at build time.
 
 `page` is where a reader sees the evidence (`file.md#anchor`); the ledger links there.
+
+A builder that checks the site's own pages (links, sections) names the files it reads in
+`inputs` (glob patterns from the repository root): their bytes join its cache key, so an
+edit to a page re-runs the check, and the builder is called with `root=` the repository root.
 """
 
 from __future__ import annotations
@@ -25,11 +29,16 @@ class Evidence:
     builder: str | None = None  # "attnsheet.evidence.attention:heatmap"
     params: dict = field(default_factory=dict)
     timing: bool = False  # numbers are measurements: they differ between builds
+    inputs: tuple[str, ...] = ()  # repository files a builder reads ("docs/*.md"); see above
 
     def __post_init__(self) -> None:
         if (self.snippet is None) == (self.builder is None):
             raise ValueError(f"evidence {self.name!r} needs exactly one of snippet= or builder=")
+        if self.inputs and not self.builder:
+            raise ValueError(f"evidence {self.name!r}: inputs= is for builders only")
 
+
+PAGES = ("docs/*.md", "snippets/*/*.py")  # what the checks of the pages' links read
 
 EVIDENCE: tuple[Evidence, ...] = (
     Evidence("idea-chain-snippet", ("O1",), "idea.md#count-the-steps",
@@ -49,18 +58,72 @@ EVIDENCE: tuple[Evidence, ...] = (
     Evidence("attention-loop-snippet", ("A2",), "attention.md#all-at-once",
              "One matrix product equals the per-position loop, exactly.",
              snippet="attention/all_at_once.py"),
+    Evidence("o1-dependency-figure", ("O1", "L1"), "idea.md#dependency-graphs",
+             "Dependency graphs of the library's RNN and attention, from the autograd Jacobian "
+             "and graph; longest path n-1 hand-offs vs 1 edge (light and dark SVG).",
+             builder="attnsheet.evidence.idea:dependency_figure",
+             params={"n": 6, "d": 4, "seed": 0}),
     Evidence("transformer-layer-snippet", ("T1", "O2", "P3"), "transformer.md#one-layer",
-             "A torch encoder layer: all positions from one call, parameters counted by part.",
+             "A pre-norm transformer block written out in torch, equal to torch's encoder "
+             "layer with the same weights; all positions from one call; parameters by part.",
              snippet="transformer/layer.py"),
+    Evidence("t1-block-parity", ("T1",), "transformer.md#checked-against-pytorch",
+             "The library's block equals torch.nn.TransformerEncoderLayer given the same "
+             "weights (float32 and float64, with and without a causal mask).",
+             builder="attnsheet.evidence.transformer:block_parity",
+             params={"seed": 0, "tolerance": 1e-5}),
+    Evidence("t1-param-breakdown", ("T1", "P3"), "transformer.md#where-the-weights-sit",
+             "Parameters of one layer by part, as a table and a light and dark SVG: nearly all "
+             "sit in linear layers.",
+             builder="attnsheet.evidence.transformer:param_breakdown",
+             params={"d_model": 512, "n_heads": 8, "d_ff": 2048}),
+    Evidence("o2-block-check", ("O2", "T3"), "transformer.md#no-loop-over-positions",
+             "The block's code read with ast: no loop from forward to the arithmetic (the "
+             "same check finds the RNN's); one call runs each sub-layer once on all positions.",
+             builder="attnsheet.evidence.transformer:block_check",
+             params={"n": 10, "d_model": 64, "n_heads": 4, "d_ff": 256, "seed": 0}),
+    Evidence("t3-recurrence-link", ("T3",), "transformer.md#why-it-won",
+             "The parallelism argument links to the recurrence evidence (checked at build).",
+             builder="attnsheet.evidence.pages:section_links",
+             params={"page": "transformer.md", "anchor": "why-it-won",
+                     "required": ["recurrence.md#the-loop"], "data": "transformer/recurrence-link"},
+             inputs=PAGES),
     Evidence("cost-doubling-snippet", ("C1", "C2"), "cost.md#double-the-length",
              "Doubling n: the score table and its multiply-adds grow 4x; time measured.",
              snippet="cost/double_n.py", timing=True),
     Evidence("pitfalls-permutation-snippet", ("P2",), "pitfalls.md#order-is-not-built-in",
-             "Shuffle the input rows and attention's output rows shuffle the same way.",
+             "Shuffle the input rows and attention's output rows shuffle the same way; with "
+             "sinusoidal positions added they do not.",
              snippet="pitfalls/permutation.py"),
+    Evidence("p2-positions-check", ("P2",), "pitfalls.md#order-is-not-built-in",
+             "The library's block ignores order without positions, not with sinusoidal "
+             "positions or a causal mask.",
+             builder="attnsheet.evidence.pitfalls:positions_check",
+             params={"n": 6, "d_model": 16, "n_heads": 2, "d_ff": 32, "seed": 0,
+                     "tolerance": 1e-9}),
+    Evidence("p2-causal-figure", ("P2",), "pitfalls.md#left-to-right-is-a-choice",
+             "Which outputs depend on which inputs, from the block's Jacobian, without and "
+             "with a causal mask (light and dark SVG).",
+             builder="attnsheet.evidence.pitfalls:causal_figure",
+             params={"n": 8, "d_model": 8, "n_heads": 2, "d_ff": 16, "seed": 0}),
+    Evidence("p4-deeper-links", ("P4",), "pitfalls.md#the-full-mechanics",
+             "The pitfalls page points to the sections that show the mechanics in code "
+             "(checked at build).",
+             builder="attnsheet.evidence.pages:section_links",
+             params={"page": "pitfalls.md", "anchor": "the-full-mechanics",
+                     "required": ["transformer.md#one-layer", "pitfalls.md#order-is-not-built-in",
+                                  "attention.md#score-weigh-blend"],
+                     "data": "pitfalls/deeper-links"},
+             inputs=PAGES),
     Evidence("glossary-snippet", ("W1",), "glossary.md#the-terms-in-code",
              "Each glossary term as a few lines of code.",
              snippet="glossary/terms.py"),
+    Evidence("w1-code-links", ("W1",), "glossary.md#the-terms-in-code",
+             "Each term's definition links to a section that shows its code (checked at "
+             "build).",
+             builder="attnsheet.evidence.glossary:code_links",
+             params={"terms": ["Attention", "Transformer", "Context window"]},
+             inputs=PAGES),
     Evidence("one-line-snippet", ("L1",), "one-line.md#the-line-and-the-room",
              "Hops from the first word to the last: n-1 down the line, 1 in the room.",
              snippet="one_line/hops.py"),

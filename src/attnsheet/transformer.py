@@ -1,0 +1,172 @@
+"""A compact pre-norm transformer block in torch, sinusoidal positions and a causal mask.
+
+    h   = x + attention(norm_attention(x))         every position looks at every other
+    out = h + ff_out(relu(ff_in(norm_ff(h))))      the same small network on each position
+
+There is no loop over positions anywhere: each line above is one batched tensor operation
+over the whole sequence. The block matches `torch.nn.TransformerEncoderLayer(norm_first=True,
+dropout=0.0, batch_first=True)` given the same weights (`to_torch_layer`). The transformer
+page shows it; the pitfalls page uses the positions and the mask.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from ._checks import (
+    require_finite,
+    require_mask,
+    require_min_ndim,
+    require_nonempty,
+    require_positive_int,
+    require_same,
+    require_tensor,
+)
+from .attention import _attend_torch
+
+__all__ = ["TransformerBlock", "causal_mask", "parameter_breakdown", "sinusoidal_positions"]
+
+
+class TransformerBlock(nn.Module):
+    """Pre-norm transformer layer: multi-head self-attention, then a feed-forward network,
+    each inside a residual connection and after a layer norm (the transformer page)."""
+
+    def __init__(self, d_model: int, n_heads: int, d_ff: int, eps: float = 1e-5):
+        super().__init__()
+        require_positive_int("d_model", d_model)
+        require_positive_int("n_heads", n_heads)
+        require_positive_int("d_ff", d_ff)
+        if d_model % n_heads:
+            raise ValueError(
+                f"d_model={d_model} is not divisible by n_heads={n_heads}: each head gets "
+                f"d_model // n_heads features, so the heads must split d_model evenly"
+            )
+        self.d_model, self.n_heads, self.d_ff = d_model, n_heads, d_ff
+        self.norm_attention = nn.LayerNorm(d_model, eps=eps)
+        self.w_q = nn.Linear(d_model, d_model)  # queries: what each position looks for
+        self.w_k = nn.Linear(d_model, d_model)  # keys: what each position offers
+        self.w_v = nn.Linear(d_model, d_model)  # values: what each position hands over
+        self.w_o = nn.Linear(d_model, d_model)  # mixes the heads' outputs back together
+        self.norm_ff = nn.LayerNorm(d_model, eps=eps)
+        self.ff_in = nn.Linear(d_model, d_ff)  # weighted sums...
+        self.ff_out = nn.Linear(d_ff, d_model)  # ...squashed by relu, summed again
+
+    def attention(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        """Multi-head self-attention of already-normalised x (..., n, d_model)."""
+        *batch, n, d_model = x.shape  # batch dims, tokens, features
+        d_head = d_model // self.n_heads  # features per head
+
+        def split_heads(projected):  # (..., n, d_model) -> (..., n_heads, n, d_head)
+            return projected.reshape(*batch, n, self.n_heads, d_head).transpose(-3, -2)
+
+        q = split_heads(self.w_q(x))  # (..., n_heads, n, d_head)
+        k = split_heads(self.w_k(x))  # (..., n_heads, n, d_head)
+        v = split_heads(self.w_v(x))  # (..., n_heads, n, d_head)
+        # The (n, n) mask, if any, broadcasts over the batch and the heads.
+        out, _ = _attend_torch(q, k, v, mask)  # (..., n_heads, n, d_head)
+        concat = out.transpose(-3, -2).reshape(*batch, n, d_model)  # heads side by side
+        return self.w_o(concat)  # (..., n, d_model)
+
+    def feed_forward(self, x: torch.Tensor) -> torch.Tensor:
+        """The same two-layer network applied to every position on its own."""
+        return self.ff_out(torch.relu(self.ff_in(x)))  # (..., n, d_model)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        """x (n, d_model) or (batch, n, d_model) -> the same shape, all positions in one call.
+
+        mask: optional bool (n, n), True = may attend (e.g. `causal_mask(n)`); every row
+        needs a True.
+        """
+        self._check_inputs(x, mask)
+        h = x + self.attention(self.norm_attention(x), mask)  # (..., n, d_model)
+        return h + self.feed_forward(self.norm_ff(h))  # (..., n, d_model)
+
+    def _check_inputs(self, x, mask) -> None:
+        require_tensor("x", x)
+        require_min_ndim("x", x, 2, "(n, d_model) or (batch, n, d_model)")
+        if x.ndim > 3:
+            raise ValueError(
+                f"x must be (n, d_model) or (batch, n, d_model): got x.shape={tuple(x.shape)}"
+            )
+        require_nonempty("x", x, "(n, d_model) or (batch, n, d_model)")
+        if x.shape[-1] != self.d_model:
+            raise ValueError(
+                f"x's last dim must be d_model={self.d_model}: got x.shape={tuple(x.shape)}"
+            )
+        weight = self.w_q.weight
+        require_same("x", x.dtype, "the block's weights", weight.dtype, "dtype")
+        require_same("x", x.device, "the block's weights", weight.device, "device")
+        require_finite("x", x)
+        if mask is not None:
+            if not isinstance(mask, torch.Tensor):
+                raise ValueError(f"mask must be a torch.Tensor: got {type(mask).__name__}")
+            require_same("mask", mask.device, "x", x.device, "device")
+            n = x.shape[-2]
+            require_mask("mask", mask, n, n, batch_shape=())
+
+    def to_torch_layer(self) -> nn.TransformerEncoderLayer:
+        """torch's own pre-norm encoder layer holding this block's weights (a copy)."""
+        layer = nn.TransformerEncoderLayer(
+            self.d_model, self.n_heads, self.d_ff, dropout=0.0, activation="relu",
+            layer_norm_eps=self.norm_attention.eps, batch_first=True, norm_first=True,
+        ).to(dtype=self.w_q.weight.dtype, device=self.w_q.weight.device)
+        projections = (self.w_q, self.w_k, self.w_v)
+        # torch keeps q, k and v as one stacked (3 d_model, d_model) matrix, in that order.
+        with torch.no_grad():
+            layer.self_attn.in_proj_weight.copy_(torch.cat([p.weight for p in projections]))
+            layer.self_attn.in_proj_bias.copy_(torch.cat([p.bias for p in projections]))
+            for theirs, ours in ((layer.self_attn.out_proj, self.w_o),
+                                 (layer.linear1, self.ff_in), (layer.linear2, self.ff_out),
+                                 (layer.norm1, self.norm_attention), (layer.norm2, self.norm_ff)):
+                theirs.weight.copy_(ours.weight)
+                theirs.bias.copy_(ours.bias)
+        return layer.eval()
+
+
+PARTS = {  # part of the block -> its submodules
+    "attention projections": ("w_q", "w_k", "w_v", "w_o"),
+    "feed-forward": ("ff_in", "ff_out"),
+    "layer norms": ("norm_attention", "norm_ff"),
+}
+
+
+def parameter_breakdown(block: TransformerBlock) -> dict[str, int]:
+    """Parameter count of each part of the block (attention projections, feed-forward,
+    layer norms), read from the modules themselves. The parts add up to the whole block."""
+    if not isinstance(block, TransformerBlock):
+        raise ValueError(f"block must be a TransformerBlock: got {type(block).__name__}")
+    counts = {
+        part: sum(p.numel() for name in names for p in getattr(block, name).parameters())
+        for part, names in PARTS.items()
+    }
+    total = sum(p.numel() for p in block.parameters())
+    if sum(counts.values()) != total:  # a new submodule that no part claims
+        raise ValueError(f"the parts count {sum(counts.values())} of {total} parameters")
+    return counts
+
+
+def sinusoidal_positions(n: int, d_model: int, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """Sinusoidal position encodings (n, d_model), added to token vectors to give attention
+    a sense of order (the pitfalls page). Column 2i is sin(pos / 10000^(2i/d_model)),
+    column 2i+1 the matching cos; d_model must be even."""
+    require_positive_int("n", n)
+    require_positive_int("d_model", d_model)
+    if d_model % 2:
+        raise ValueError(f"d_model must be even (sin and cos columns come in pairs): got {d_model}")
+    position = torch.arange(n, dtype=torch.float64)[:, None]  # (n, 1)
+    frequency = torch.exp(
+        -math.log(10000.0) * torch.arange(0, d_model, 2, dtype=torch.float64) / d_model
+    )  # (d_model / 2,)
+    encoding = torch.zeros(n, d_model, dtype=torch.float64)
+    encoding[:, 0::2] = torch.sin(position * frequency)  # (n, d_model / 2)
+    encoding[:, 1::2] = torch.cos(position * frequency)  # (n, d_model / 2)
+    return encoding.to(dtype)  # (n, d_model)
+
+
+def causal_mask(n: int, device: torch.device | str | None = None) -> torch.Tensor:
+    """Bool (n, n) mask, True = may attend: position i sees positions 0..i only."""
+    require_positive_int("n", n)
+    return torch.ones(n, n, dtype=torch.bool, device=device).tril()  # (n, n)
