@@ -159,9 +159,9 @@ def test_attention_explorer_shows_the_json(site, browser):
             "tds => tds.map(td => [Number(td.dataset.value), td.textContent])")
 
     sentence, layer, head = 1, 2, 7  # the "wide" sentence, layer 3, head 8
-    page.get_by_label("Sentence").select_option(str(sentence))
-    page.get_by_label("Layer").select_option(str(layer))
-    page.get_by_label("Head").select_option(str(head))
+    page.get_by_label("Sentence", exact=True).select_option(str(sentence))
+    page.get_by_label("Layer", exact=True).select_option(str(layer))
+    page.get_by_label("Head", exact=True).select_option(str(head))
     chosen = data["sentences"][sentence]
     expected = chosen["weights"][layer][head][chosen["it"]]
     row = shown_it_row()
@@ -170,7 +170,7 @@ def test_attention_explorer_shows_the_json(site, browser):
     assert page.locator(".attn-explorer__it th").text_content().endswith("it")
 
     # Keyboard: the head menu moves on with an arrow key, and the table follows.
-    page.get_by_label("Head").focus()
+    page.get_by_label("Head", exact=True).focus()
     page.keyboard.press("ArrowDown")
     page.wait_for_function("() => document.querySelector('.attn-explorer__table caption')"
                            ".textContent.startsWith('Layer 3, head 9')")

