@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -138,3 +139,48 @@ def test_copy_button_copies_exactly_the_snippet(site, browser):
     expected = (SNIPPETS / "attention" / "blend.py").read_text(encoding="utf-8")
     assert copied.rstrip("\n") == expected.rstrip("\n")
     context.close()
+
+
+def test_attention_explorer_shows_the_json(site, browser):
+    origin, site_dir = site
+    data = json.loads((site_dir / "data/attention/minilm-attention.json").read_text())
+    page, problems = new_page(browser, origin, "light")
+    page.goto(f"{origin}/", wait_until="networkidle")
+    # Arrive by instant navigation, as a reader does: the explorer must set itself up anyway.
+    page.locator("a.md-nav__link[href$='/attention/']:visible").first.click()
+    page.wait_for_url(f"{origin}/attention/")
+    page.wait_for_selector(".attn-explorer__table")
+    assert page.locator(".attn-explorer figure").evaluate(
+        "f => getComputedStyle(f).display") == "none", "the static fallback should be hidden"
+
+    def shown_it_row():
+        cells = page.locator(".attn-explorer__it td")
+        return cells.evaluate_all(
+            "tds => tds.map(td => [Number(td.dataset.value), td.textContent])")
+
+    sentence, layer, head = 1, 2, 7  # the "wide" sentence, layer 3, head 8
+    page.get_by_label("Sentence", exact=True).select_option(str(sentence))
+    page.get_by_label("Layer", exact=True).select_option(str(layer))
+    page.get_by_label("Head", exact=True).select_option(str(head))
+    chosen = data["sentences"][sentence]
+    expected = chosen["weights"][layer][head][chosen["it"]]
+    row = shown_it_row()
+    assert [value for value, _ in row] == expected
+    assert all(abs(float(text) - value) <= 0.005 + 1e-9 for value, text in row)
+    assert page.locator(".attn-explorer__it th").text_content().endswith("it")
+
+    # Keyboard: the head menu moves on with an arrow key, and the table follows.
+    page.get_by_label("Head", exact=True).focus()
+    page.keyboard.press("ArrowDown")
+    page.wait_for_function("() => document.querySelector('.attn-explorer__table caption')"
+                           ".textContent.startsWith('Layer 3, head 9')")
+    assert [v for v, _ in shown_it_row()] == chosen["weights"][layer][head + 1][chosen["it"]]
+
+    # Hover: the readout names the pair and the value.
+    cell = page.locator(".attn-explorer__it td").nth(2)
+    cell.hover()
+    value = chosen["weights"][layer][head + 1][chosen["it"]][2]
+    readout = page.locator(".attn-explorer__readout").text_content()
+    assert f"“it” → “{chosen['tokens'][2]}”: {value:.3f}" in readout
+    assert not problems, problems
+    page.context.close()

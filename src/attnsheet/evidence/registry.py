@@ -55,6 +55,18 @@ EVIDENCE: tuple[Evidence, ...] = (
              "Weight table of a short sentence computed by the library (light and dark SVG).",
              builder="attnsheet.evidence.attention:heatmap",
              params={"seed": 0, "d": 16}),
+    Evidence("a3-trained-model", ("A3",), "attention.md#a-model-trained-here",
+             "A two-layer attention model trained at build time resolves 'it' through its "
+             "weights; accuracy on held-out nouns and adjectives, weights on the cheatsheet "
+             "sentence and its 'wide' twin.",
+             builder="attnsheet.evidence.attention:trained_referent",
+             params={"seed": 0, "d": 32, "steps": 150, "batch_size": 64, "n_test": 1000}),
+    Evidence("a3-pretrained-maps", ("A3", "P1"), "attention.md#a-real-pretrained-transformer",
+             "All-MiniLM-L6-v2 (hash-checked) on the sentence pair and others like it: every "
+             "head's weights from 'it', heads that follow the referent, weight on special "
+             "tokens; explorer data.",
+             builder="attnsheet.evidence.attention:pretrained_maps",
+             params={"decimals": 3}),
     Evidence("attention-loop-snippet", ("A2",), "attention.md#all-at-once",
              "One matrix product equals the per-position loop, exactly.",
              snippet="attention/all_at_once.py"),

@@ -1,0 +1,182 @@
+/* Attention explorer: pick a sentence, a layer and a head of all-MiniLM-L6-v2 and see its
+ * weight table, with the row of "it" highlighted and each value on hover.
+ *
+ * The data is a JSON file the evidence build writes into the site
+ * (data/attention/minilm-attention.json); the container names it in data-src, relative to
+ * the page. Plain JavaScript, nothing fetched from another origin. Material's instant
+ * navigation swaps pages without reloading scripts, so setup runs on every page change
+ * through document$; without JavaScript the static figure inside the container stays.
+ */
+(function () {
+  "use strict";
+
+  // Viridis at eleven evenly spaced points, the colormap of the static figures.
+  var VIRIDIS = [
+    [68, 1, 84], [72, 36, 117], [65, 68, 135], [53, 95, 141], [42, 120, 142],
+    [33, 145, 140], [34, 168, 132], [68, 191, 112], [122, 209, 81], [189, 223, 38],
+    [253, 231, 37],
+  ];
+
+  function colour(value) {
+    var x = Math.min(Math.max(value, 0), 1) * (VIRIDIS.length - 1);
+    var i = Math.min(Math.floor(x), VIRIDIS.length - 2);
+    var f = x - i;
+    return VIRIDIS[i].map(function (c, k) {
+      return Math.round(c + f * (VIRIDIS[i + 1][k] - c));
+    });
+  }
+
+  // Black or white text, whichever contrasts more with the cell (WCAG relative luminance);
+  // the switch point 0.179 keeps both sides above a 4.5:1 contrast ratio.
+  function textColour(rgb) {
+    var lin = rgb.map(function (c) {
+      c /= 255;
+      return c <= 0.03928 ? c / 12.92 : Math.pow((c + 0.055) / 1.055, 2.4);
+    });
+    var luminance = 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2];
+    return luminance > 0.179 ? "#000000" : "#ffffff";
+  }
+
+  function element(tag, attributes, text) {
+    var node = document.createElement(tag);
+    Object.keys(attributes || {}).forEach(function (name) {
+      node.setAttribute(name, attributes[name]);
+    });
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+
+  function select(id, label, options, selected) {
+    var wrapper = element("div", { class: "attn-explorer__control" });
+    wrapper.appendChild(element("label", { for: id }, label));
+    var box = element("select", { id: id });
+    options.forEach(function (text, value) {
+      var option = element("option", { value: String(value) }, text);
+      if (value === selected) option.selected = true;
+      box.appendChild(option);
+    });
+    wrapper.appendChild(box);
+    return { wrapper: wrapper, box: box };
+  }
+
+  function range(n, prefix) {
+    var out = [];
+    for (var i = 0; i < n; i++) out.push(prefix + (i + 1));
+    return out;
+  }
+
+  function build(root, data) {
+    var uid = "attn-explorer-" + Math.random().toString(36).slice(2, 8);
+    var start = data["default"];
+    var sentence = select(uid + "-sentence", "Sentence",
+      data.sentences.map(function (s) { return s.text; }), start.sentence);
+    var layer = select(uid + "-layer", "Layer", range(data.layers, "layer "), start.layer);
+    var head = select(uid + "-head", "Head", range(data.heads, "head "), start.head);
+
+    var controls = element("div", { class: "attn-explorer__controls" });
+    [sentence, layer, head].forEach(function (c) { controls.appendChild(c.wrapper); });
+    var summary = element("p", { class: "attn-explorer__summary", "aria-live": "polite" });
+    var readout = element("p", { class: "attn-explorer__readout" },
+      "Hover over a cell to read its weight.");
+    var scroller = element("div", {
+      class: "attn-explorer__scroller", tabindex: "0", role: "region",
+      "aria-label": "Attention weight table (scrolls sideways on narrow screens)",
+    });
+    var widget = element("div", { class: "attn-explorer__widget" });
+    [controls, summary, scroller, readout].forEach(function (n) { widget.appendChild(n); });
+
+    function render() {
+      var s = data.sentences[Number(sentence.box.value)];
+      var l = Number(layer.box.value);
+      var h = Number(head.box.value);
+      var table = s.weights[l][h]; // (n, n): row = query token, column = key token
+      var tokens = s.tokens;
+      var grid = element("table", { class: "attn-explorer__table" });
+      grid.appendChild(element("caption", {},
+        "Layer " + (l + 1) + ", head " + (h + 1) + ": row i is how token i weighs every " +
+        "token (rows sum to 1). The row of \u201cit\u201d is outlined."));
+      var headRow = element("tr");
+      headRow.appendChild(element("th", { scope: "col", class: "attn-explorer__corner" },
+        "query \u2193 key \u2192"));
+      tokens.forEach(function (t) { headRow.appendChild(element("th", { scope: "col" }, t)); });
+      var thead = element("thead");
+      thead.appendChild(headRow);
+      grid.appendChild(thead);
+      var body = element("tbody");
+      table.forEach(function (row, i) {
+        var tr = element("tr", i === s.it ? { class: "attn-explorer__it" } : {});
+        tr.appendChild(element("th", { scope: "row" }, tokens[i]));
+        row.forEach(function (value, j) {
+          var rgb = colour(value);
+          var cell = element("td", {
+            "data-value": String(value),
+            "data-query": tokens[i],
+            "data-key": tokens[j],
+            title: tokens[i] + " \u2192 " + tokens[j] + ": " + value.toFixed(3),
+            style: "background:rgb(" + rgb.join(",") + ");color:" + textColour(rgb),
+          }, value.toFixed(2));
+          tr.appendChild(cell);
+        });
+        body.appendChild(tr);
+      });
+      grid.appendChild(body);
+      scroller.replaceChildren(grid);
+
+      var itRow = table[s.it];
+      var ranked = itRow.map(function (v, j) { return [v, j]; })
+        .sort(function (a, b) { return b[0] - a[0]; }).slice(0, 3);
+      summary.textContent = "From \u201cit\u201d in layer " + (l + 1) + ", head " + (h + 1) +
+        ", the largest weights: " + ranked.map(function (p) {
+          return tokens[p[1]] + " " + p[0].toFixed(3);
+        }).join(", ") + ".";
+    }
+
+    function show(event) {
+      var cell = event.target.closest("td[data-value]");
+      if (!cell) return;
+      readout.textContent = "\u201c" + cell.dataset.query + "\u201d \u2192 \u201c" +
+        cell.dataset.key + "\u201d: " + Number(cell.dataset.value).toFixed(3);
+    }
+
+    [sentence, layer, head].forEach(function (c) { c.box.addEventListener("change", render); });
+    scroller.addEventListener("mouseover", show);
+    root.insertBefore(widget, root.firstChild);
+    // The static figure is the no-JavaScript version of the same view. (The hidden
+    // attribute would lose to Material's `figure { display: flex }`.)
+    var fallback = root.querySelector("figure");
+    if (fallback) fallback.style.display = "none";
+    render();
+    root.dataset.ready = "true";
+  }
+
+  function setup(root) {
+    if (root.dataset.ready || root.dataset.loading) return;
+    root.dataset.loading = "true";
+    var url = new URL(root.dataset.src, document.baseURI);
+    fetch(url)
+      .then(function (response) {
+        if (!response.ok) throw new Error(response.status + " " + url);
+        return response.json();
+      })
+      .then(function (data) { build(root, data); })
+      .catch(function (error) {
+        // Leave the static figure in place and say why the explorer is missing.
+        root.insertBefore(element("p", { class: "attn-explorer__error" },
+          "The interactive explorer could not load its data (" + error.message + ")."),
+          root.firstChild);
+      })
+      .then(function () { delete root.dataset.loading; });
+  }
+
+  function init() {
+    document.querySelectorAll(".attn-explorer[data-src]").forEach(setup);
+  }
+
+  if (typeof window.document$ !== "undefined") {
+    window.document$.subscribe(init); // every page, instant navigation included
+  } else if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", init);
+  } else {
+    init();
+  }
+})();

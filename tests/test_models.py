@@ -1,0 +1,157 @@
+"""The all-MiniLM-L6-v2 loader (attnsheet.models), the analysis of its weights, and the
+explorer's data. No network and no transformers: the reference outputs are a committed
+fixture written by scripts/minilm_reference.py."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from attnsheet.evidence.attention import PAIRS, Maps, Pair, referent_heads, token_groups
+from attnsheet.models import (
+    MINILM_SHA256,
+    WeightsHashError,
+    load_minilm,
+    minilm_dir,
+    sha256_of,
+    verify_sha256,
+)
+
+FIXTURE = Path(__file__).parent / "fixtures" / "minilm_reference.json"
+TOLERANCE = 1e-5
+
+
+@pytest.fixture(scope="module")
+def model():
+    return load_minilm()
+
+
+@pytest.fixture(scope="module")
+def reference():
+    return json.loads(FIXTURE.read_text(encoding="utf-8"))
+
+
+def test_fixture_is_for_these_weights(reference):
+    assert reference["weights_sha256"] == MINILM_SHA256
+    assert reference["tolerance"] == TOLERANCE
+    assert reference["largest_difference"]["hidden_states"] <= TOLERANCE
+    assert reference["largest_difference"]["attentions"] <= TOLERANCE
+    assert [s["text"] for s in reference["sentences"]] == list(PAIRS[0].sentences)
+
+
+def test_loader_matches_the_transformers_reference(model, reference):
+    for sentence in reference["sentences"]:
+        encoded = model.encode(sentence["text"])
+        assert encoded.tokens == sentence["tokens"]
+        assert encoded.ids == sentence["ids"]
+        it = sentence["it"]
+        expected = torch.tensor(sentence["attention_it"])  # (layers, heads, n)
+        gap = (encoded.attentions[:, :, it, :] - expected).abs().max()
+        assert gap <= TOLERANCE, f"attention differs by {gap:.2e}"
+        for layer, row in sentence.get("hidden_it", {}).items():
+            gap = (encoded.hidden_states[int(layer), it] - torch.tensor(row)).abs().max()
+            assert gap <= TOLERANCE, f"hidden state {layer} differs by {gap:.2e}"
+    assert any("hidden_it" in s for s in reference["sentences"])
+
+
+def test_shapes_and_rows(model):
+    encoded = model.encode("the animal was tired.")
+    n = len(encoded.tokens)
+    assert encoded.tokens[0] == "[CLS]" and encoded.tokens[-1] == "[SEP]"  # no [PAD]
+    assert encoded.hidden_states.shape == (7, n, 384)
+    assert encoded.attentions.shape == (6, 12, n, n)
+    torch.testing.assert_close(encoded.attentions.sum(-1), torch.ones(6, 12, n))
+
+
+def test_loader_refuses_a_file_with_the_wrong_hash(tmp_path):
+    (tmp_path / "model.safetensors").write_bytes(b"not the weights")
+    with pytest.raises(WeightsHashError, match=r"refusing to load .*model\.safetensors: its "
+                                               r"SHA-256 is [0-9a-f]{64}, expected 53aa5117"):
+        load_minilm(tmp_path)
+
+
+def test_loader_refuses_the_real_file_against_another_hash():
+    with pytest.raises(WeightsHashError, match="expected 0000"):
+        load_minilm(expected_sha256="0" * 64)
+
+
+def test_the_installed_weights_have_the_pinned_hash():
+    path = minilm_dir() / "model.safetensors"
+    assert sha256_of(path) == MINILM_SHA256
+    verify_sha256(path, MINILM_SHA256.upper())  # case does not matter
+
+
+def test_bad_inputs_are_named(model):
+    with pytest.raises(ValueError, match="non-empty string"):
+        model.encode("  ")
+    with pytest.raises(ValueError, match=r"ids must lie in \[0, 30522\)"):
+        model.encoder(torch.tensor([101, 40000, 102]))
+    with pytest.raises(ValueError, match=r"ids must be 1-D"):
+        model.encoder(torch.tensor([[101, 102]]))
+
+
+# --- the analysis of the weights ---------------------------------------------------------
+
+
+def fake_maps(tokens: list[str], it_rows: np.ndarray) -> Maps:
+    """Maps whose rows of "it" are `it_rows` (layers, heads, n); other rows uniform."""
+    layers, heads, n = it_rows.shape
+    attentions = np.full((layers, heads, n, n), 1 / n)
+    attentions[:, :, tokens.index("it"), :] = it_rows
+    return Maps(" ".join(tokens), tokens, attentions)
+
+
+def test_referent_heads_count_follow_and_opposite():
+    pair = Pair("the cat saw the dog and it was {}.", "cat", "dog", "sleepy", "loud")
+    tokens = "[CLS] the cat saw the dog and it was X . [SEP]".split()
+    cat, dog = tokens.index("cat"), tokens.index("dog")
+    first, second = np.zeros((1, 3, len(tokens))), np.zeros((1, 3, len(tokens)))
+    first[0, 0, cat], second[0, 0, dog] = 0.6, 0.6  # head 0 follows the referent
+    first[0, 1, dog], second[0, 1, cat] = 0.6, 0.6  # head 1 does the opposite
+    first[0, 2, cat], second[0, 2, cat] = 0.6, 0.6  # head 2 always picks the cat
+    follows, opposite = referent_heads(pair, (fake_maps(tokens, first),
+                                              fake_maps(tokens, second)))
+    assert follows.tolist() == [[True, False, False]]
+    assert opposite.tolist() == [[False, True, False]]
+
+
+def test_token_groups_cover_every_token_once():
+    tokens = "[CLS] the animal didn ' t cross the street because it was too tired . [SEP]"
+    tokens = tokens.split()
+    groups = token_groups(tokens, PAIRS[0])
+    positions = sorted(j for idx in groups.values() for j in idx)
+    assert positions == list(range(len(tokens)))
+    assert [tokens[j] for j in groups["[CLS] and [SEP]"]] == ["[CLS]", "[SEP]"]
+    assert [tokens[j] for j in groups["punctuation"]] == ["'", "."]
+
+
+def test_every_pair_has_one_token_per_noun(model):
+    for pair in PAIRS:
+        for text in pair.sentences:
+            tokens = model.encode(text).tokens
+            assert tokens.count("it") == 1, text
+            assert tokens.count(pair.first) == 1 and tokens.count(pair.second) == 1, text
+
+
+# --- the explorer's data -----------------------------------------------------------------
+
+
+def test_explorer_json_matches_the_library(built_site, model):
+    data = json.loads((built_site / "data/attention/minilm-attention.json").read_text())
+    assert data["weights_sha256"] == MINILM_SHA256
+    assert (data["layers"], data["heads"]) == (6, 12)
+    default = data["default"]
+    assert 0 <= default["layer"] < 6 and 0 <= default["head"] < 12
+    assert [s["text"] for s in data["sentences"]] == list(PAIRS[0].sentences)
+    half_step = 0.5 * 10 ** -data["decimals"] + 1e-9  # rounding error allowed
+    for sentence in data["sentences"]:
+        encoded = model.encode(sentence["text"])
+        assert sentence["tokens"] == encoded.tokens
+        assert sentence["tokens"][sentence["it"]] == "it"
+        shown = np.array(sentence["weights"])  # (layers, heads, n, n)
+        assert shown.shape == tuple(encoded.attentions.shape)
+        assert np.abs(shown - encoded.attentions.double().numpy()).max() <= half_step
