@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from pathlib import Path
 
 from . import measure
@@ -117,14 +118,15 @@ def _lengths_axis(axes, colors, lengths: list[int], ylabel: str, log_y: bool = T
         axes.spines[side].set_visible(False)
 
 
-def _legend(axes, colors) -> None:
-    legend = axes.legend(frameon=False, fontsize=9)
+def _legend(axes, colors, where: str = "best") -> None:
+    legend = axes.legend(frameon=False, fontsize=9, loc=where)
     for text in legend.get_texts():
         text.set_color(colors["text"])
 
 
 def _markdown_table(header: list[str], rows: list[list[str]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---:|" * len(header)]
+    """First column left-aligned (it names the row), the others right-aligned (numbers)."""
+    lines = ["| " + " | ".join(header) + " |", "|---|" + "---:|" * (len(header) - 1)]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
     return "\n".join(lines) + "\n"
 
@@ -206,6 +208,7 @@ def time_sweep(site_dir: Path, include_dir: Path, *, lengths: list[int], repeats
         medians = measure.interleaved_medians(
             calls, {n: repeats_long if n >= long_from else repeats for n in lengths})
         parts = time_breakdown(breakdown_n, repeats_long)
+    load = os.getloadavg()[0]  # other work on the machine shows in the numbers: say how much
     seconds = [medians[n] for n in lengths]
     flops = [attention_flops(n, HEAD_SIZE) for n in lengths]
     rates = [f / s for f, s in zip(flops, seconds)]
@@ -227,13 +230,14 @@ def time_sweep(site_dir: Path, include_dir: Path, *, lengths: list[int], repeats
         left.axvspan(fit_from, lengths[-1], color=colors["grid"], alpha=0.35, linewidth=0)
         left.plot(lengths, [s * 1e3 for s in seconds], marker="o", color=colors["accent"],
                   label="measured")
+        left.set_ylim(top=max(seconds) * 1e3 * 10)  # room for the legend above the data
         scale = fit[-1][1] / fit[-1][0] ** exponent
         left.plot([n for n, _ in fit], [scale * n**exponent * 1e3 for n, _ in fit], "--",
                   color=colors["series"][1], label=f"fit: n^{exponent:.2f}")
         if cache_n and lengths[0] < cache_n <= lengths[-1]:
             left.axvline(cache_n, linestyle=":", color=colors["muted"],
                          label=f"scores + weights = {format_bytes(cache)} cache")
-        _legend(left, colors)
+        _legend(left, colors, "upper left")  # the data rise from lower left to upper right
         _lengths_axis(right, colors, lengths, "GFLOP/s", log_y=False)
         right.plot(lengths, [r / 1e9 for r in rates], marker="o", color=colors["accent"],
                    label="attention")
@@ -297,10 +301,10 @@ def time_sweep(site_dir: Path, include_dir: Path, *, lengths: list[int], repeats
         + f"\nWhere the time goes at n = {breakdown_n:,}, each step timed on its own:\n\n"
         + _markdown_table(["step", "median ms", "GFLOP/s"], steps)
     )
-    fragment = figure_markdown(stem, alt, caption) + "\n" + machine_markdown(threads)
+    fragment = figure_markdown(stem, alt, caption) + "\n" + machine_markdown(threads, load)
     data = {"lengths": lengths, "seconds": seconds, "flops": flops, "exponent": exponent,
             "fit_from": fit_from, "matmul_flops_per_second": matmul_rate, "threads": threads,
-            "breakdown": {"n": breakdown_n, **parts}}
+            "load_average": load, "breakdown": {"n": breakdown_n, **parts}}
     return files + [
         write_fragment(include_dir, "figures/cost/time-sweep.md", fragment),
         write_fragment(include_dir, "figures/cost/time-sweep-table.md", details),
@@ -322,6 +326,7 @@ def memory_sweep(site_dir: Path, include_dir: Path, *, lengths: list[int],
             peaks.append(measure.peak_bytes(lambda: plain_attention(q, k, v)))
             tables.append(table_bytes(n, 4))
             del q, k, v
+    load = os.getloadavg()[0]
     ratios = [p / t for p, t in zip(peaks, tables)]
     exponent = measure.fitted_exponent(lengths, peaks)
     growth = [later / earlier for earlier, later in zip(peaks, peaks[1:])]
@@ -360,7 +365,7 @@ def memory_sweep(site_dir: Path, include_dir: Path, *, lengths: list[int],
     rows = [[f"{n:,}", format_bytes(t), format_bytes(p), f"{r:.2f}"]
             for n, t, p, r in zip(lengths, tables, peaks, ratios)]
     table = _markdown_table(["n", "one table (formula)", "measured peak", "peak / table"], rows)
-    fragment = figure_markdown(stem, alt, caption) + "\n" + machine_markdown(threads)
+    fragment = figure_markdown(stem, alt, caption) + "\n" + machine_markdown(threads, load)
     return files + [
         write_fragment(include_dir, "figures/cost/memory-sweep.md", fragment),
         write_fragment(include_dir, "figures/cost/memory-sweep-table.md", table),
@@ -411,30 +416,30 @@ def context_table(site_dir: Path, include_dir: Path, *, lengths: list[int],
     first_layer_miss = next((r for r in rows if not r["layer_fits"]), None)
     first_head_miss = next((r for r in rows if not r["head_fits"]), None)
     heads = model["heads"]
-    header = ["context n", "one head, fp16", "one head, fp32", f"{heads} heads, fp16",
-              "FLOPs per layer", "from n²", f"{heads} heads fit {budget_gb} GB?"]
+    header = ["n", "1 head fp16", "1 head fp32", f"{heads} heads fp16", "FLOPs", "from n²"]
     table_rows = []
     for row in rows:
-        cells = [row["labels"][key] for key in ("n", "head_fp16", "head_fp32", "layer_fp16",
-                                                "layer_flops", "quadratic_share",
-                                                "layer_fits")]
+        cells = [row["labels"][key].replace(" ", "\u00a0")  # a number stays with its unit
+                 for key in ("n", "head_fp16", "head_fp32", "layer_fp16", "layer_flops",
+                             "quadratic_share")]
         if row is first_layer_miss or row is first_head_miss:
             cells = [f"**{cell}**" for cell in cells]
         table_rows.append(cells)
 
-    def miss(row, what):
-        return (f"{what} no longer fits in {budget_gb} GB from n = {row['n']:,}"
-                if row else f"{what} fits in {budget_gb} GB at every length shown")
-
+    misses = [f"the first length where {what} no longer {verb} in {budget_gb} GB "
+              f"(n = {row['n']:,})"
+              for row, what, verb in ((first_layer_miss, "one layer’s tables", "fit"),
+                                      (first_head_miss, "a single head’s table", "fits"))
+              if row]
     intro = (
         f"{model['name']}: {model['layers']} layers, each with {heads} heads of size "
         f"{model['head_size']} (model width {model['d_model']:,}, feed-forward width "
         f"{model['d_ff']:,}), trained with a {model['trained_context']:,}-token context. "
-        f"Memory of the n × n score table if it were held whole (as plain attention does), "
-        f"and the FLOPs of one layer (projections {_formula('8nd²')}, scores and blend "
-        f"{_formula('4n²d')}, feed-forward {_formula('6nd·d_ff')}). Rows in bold: where "
-        f"{miss(first_layer_miss, 'one layer’s tables')}; where "
-        f"{miss(first_head_miss, 'a single head’s table')}.\n\n"
+        f"Memory: one n × n table of scores per head and layer, if it were held whole as plain "
+        f"attention holds it, at 2 bytes a score (fp16) or 4 (fp32). *FLOPs*: one layer's, "
+        f"projections {_formula('8nd²')} + scores and blend {_formula('4n²d')} + feed-forward "
+        f"{_formula('6nd·d_ff')}; *from n²*: the share of the scores and blend."
+        + (f" In bold: {' and '.join(misses)}." if misses else "") + "\n\n"
     )
     data = {"model": model, "budget_gb": budget_gb, "rows": rows}
     start = next((i for i, row in enumerate(rows) if row["n"] == model["trained_context"]), 0)
@@ -615,6 +620,7 @@ def side_by_side(site_dir: Path, include_dir: Path, *, lengths: list[int], repea
             calls[method, lengths[0]]()
         peak = {key: measure.peak_bytes(call) for key, call in calls.items()}  # warm-ups too
         median = measure.interleaved_medians(calls, dict.fromkeys(calls, repeats))
+    load = os.getloadavg()[0]
     seconds = {m: [median[m, n] for n in lengths] for m in METHODS}
     peaks = {m: [peak[m, n] for n in lengths] for m in METHODS}
     labels = {
@@ -677,7 +683,7 @@ def side_by_side(site_dir: Path, include_dir: Path, *, lengths: list[int], repea
         f"further calls, all methods and lengths taking turns.\n\n"
         + _markdown_table(["n", *METHODS], rows)
     )
-    fragment = figure_markdown(stem, alt, caption) + "\n" + machine_markdown(threads)
+    fragment = figure_markdown(stem, alt, caption) + "\n" + machine_markdown(threads, load)
     return files + [
         write_fragment(include_dir, "figures/cost/side-by-side.md", fragment),
         write_fragment(include_dir, "figures/cost/side-by-side-table.md", details),
