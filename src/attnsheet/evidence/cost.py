@@ -13,6 +13,7 @@ The formulas below count a multiply-add as 2 FLOPs, the convention of FlopCounte
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
@@ -200,7 +201,7 @@ def time_sweep(site_dir: Path, include_dir: Path, *, lengths: list[int], repeats
     """Median time of plain attention over n, the fitted exponent where n >> d, the ratio for
     each doubling, and the achieved FLOP/s against this machine's matrix-multiply rate."""
     inputs = {n: random_qkv(n) for n in lengths}
-    calls = {n: (lambda q, k, v: lambda: plain_attention(q, k, v))(*inputs[n]) for n in lengths}
+    calls = {n: functools.partial(plain_attention, *inputs[n]) for n in lengths}
     with measure.measuring(threads):
         matmul_rate = measure.matmul_flops_per_second()
         for call in calls.values():
@@ -216,7 +217,7 @@ def time_sweep(site_dir: Path, include_dir: Path, *, lengths: list[int], repeats
     fit = [(n, s) for n, s in zip(lengths, seconds) if n >= fit_from]
     exponent = measure.fitted_exponent(*zip(*fit))
     ratios = [later / earlier for earlier, later in zip(seconds, seconds[1:])]
-    fit_steps = [(n // 2, n, r) for n, r in zip(lengths[1:], ratios) if n > fit_from]
+    fit_steps = [(a, b, r) for a, b, r in zip(lengths, lengths[1:], ratios) if a >= fit_from]
     cache = measure.last_level_cache_bytes()
     # Softmax reads the scores and writes the weights: two tables, 8 n^2 bytes, in cache or not.
     cache_n = math.sqrt(cache / 8) if cache else None
@@ -613,7 +614,7 @@ def side_by_side(site_dir: Path, include_dir: Path, *, lengths: list[int], repea
         "SDPA": F.scaled_dot_product_attention,
     }
     inputs = {n: random_qkv(n) for n in lengths}
-    calls = {(method, n): (lambda f, q, k, v: lambda: f(q, k, v))(function, *inputs[n])
+    calls = {(method, n): functools.partial(function, *inputs[n])
              for n in lengths for method, function in functions.items()}
     with measure.measuring(threads):
         for method in METHODS:  # one-off set-up costs stay out of the first measurement
