@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -182,5 +183,39 @@ def test_attention_explorer_shows_the_json(site, browser):
     value = chosen["weights"][layer][head + 1][chosen["it"]][2]
     readout = page.locator(".attn-explorer__readout").text_content()
     assert f"“it” → “{chosen['tokens'][2]}”: {value:.3f}" in readout
+FIELDS_JS = """() => Object.fromEntries(
+    Array.from(document.querySelectorAll('[data-context-slider] [data-field]'))
+        .map(element => [element.dataset.field, element.textContent]))"""
+
+
+def test_context_slider_shows_the_numbers_the_build_computed(site, browser):
+    origin, site_dir = site
+    rows = json.loads((site_dir / "data/cost/context-window.json").read_text())["rows"]
+    page, problems = new_page(browser, origin, "light")
+    page.goto(f"{origin}/", wait_until="networkidle")
+    # Arrive through instant navigation, as a reader clicking through does: the slider must
+    # come alive on a page swapped in without a reload.
+    page.locator("a.md-nav__link[href$='/cost/']:visible").first.click()
+    page.wait_for_url(f"{origin}/cost/")
+    page.locator("[data-context-slider]").wait_for(state="visible")
+    slider = page.get_by_label(re.compile("Context length"))  # by its label, as a screen reader
+
+    def expect(index):
+        assert slider.input_value() == str(index)
+        labels = rows[index]["labels"]
+        shown = page.evaluate(FIELDS_JS)
+        assert shown and shown == {field: labels[field] for field in shown}, (index, shown)
+        assert slider.get_attribute("aria-valuetext") == f"{labels['n']} tokens"
+
+    expect(int(slider.input_value()))  # the starting row, rendered at build
+    slider.focus()
+    slider.press("Home")
+    expect(0)
+    for _ in range(3):
+        slider.press("ArrowRight")
+    expect(3)
+    slider.press("End")
+    expect(len(rows) - 1)
+    assert page.evaluate(FIELDS_JS)["layer_fits"] == "no"  # a million tokens do not fit
     assert not problems, problems
     page.context.close()

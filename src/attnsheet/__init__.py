@@ -3,9 +3,11 @@
 Small, readable reference implementations, each in numpy and in torch: a stable softmax,
 scaled dot-product attention with boolean masks (True = may attend, as in torch's
 scaled_dot_product_attention), multi-head self-attention and a minimal Elman RNN for
-contrast; in torch only, a compact pre-norm transformer block, sinusoidal positions and a
-causal mask. The tests check them against torch's own implementations, and every function
-rejects bad input with a ValueError that names the problem instead of returning NaN.
+contrast; in torch only, a compact pre-norm transformer block, sinusoidal positions, a
+causal mask, and two cheaper attentions for long sequences (chunked exact attention with an
+online softmax, and sliding-window attention). The tests check them against torch's own
+implementations, and every function rejects bad input with a ValueError that names the
+problem instead of returning NaN.
 """
 
 import importlib
@@ -18,6 +20,8 @@ _HOME = {
     "multi_head_attention_np": "attention",
     "multi_head_attention_torch": "attention",
     "softmax_np": "attention",
+    "chunked_attention_torch": "efficient",
+    "sliding_window_attention_torch": "efficient",
     "elman_rnn_np": "rnn",
     "elman_rnn_torch": "rnn",
     "init_elman_np": "rnn",
@@ -32,6 +36,7 @@ __all__ = [
     "attention_np",
     "attention_torch",
     "causal_mask",
+    "chunked_attention_torch",
     "elman_rnn_np",
     "elman_rnn_torch",
     "init_elman_np",
@@ -39,6 +44,7 @@ __all__ = [
     "multi_head_attention_torch",
     "parameter_breakdown",
     "sinusoidal_positions",
+    "sliding_window_attention_torch",
     "softmax_np",
 ]
 

@@ -11,9 +11,12 @@ from pathlib import Path
 from typing import Callable
 
 THEMES = {
-    # Colours picked to read on Material's default (white) and slate (dark) backgrounds.
-    "light": {"text": "#1f2328", "muted": "#57606a", "grid": "#d0d7de", "accent": "#0969da"},
-    "dark": {"text": "#e6edf3", "muted": "#9da7b3", "grid": "#3d444d", "accent": "#58a6ff"},
+    # Colours picked to read on Material's default (white) and slate (dark) backgrounds;
+    # `series` colours lines that share a plot (with distinct markers too, never colour alone).
+    "light": {"text": "#1f2328", "muted": "#57606a", "grid": "#d0d7de", "accent": "#0969da",
+              "series": ("#0969da", "#bc4c00", "#1a7f37", "#8250df")},
+    "dark": {"text": "#e6edf3", "muted": "#9da7b3", "grid": "#3d444d", "accent": "#58a6ff",
+             "series": ("#58a6ff", "#f0883e", "#3fb950", "#d2a8ff")},
 }
 
 

@@ -19,15 +19,22 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
-def machine_line() -> str:
-    """One line: CPU, cores, Python and library versions."""
+def machine_line(threads: int | None = None, load: float | None = None) -> str:
+    """One line: CPU, cores, versions; with the torch thread count and the machine's load
+    average (`os.getloadavg`, 1 minute) when a measurement passes them in.
+
+    `threads` is passed in rather than read here: reading it would import torch, which a
+    cached build must not pay for.
+    """
     versions = library_versions()
+    used = f", {threads} torch thread{'s' if threads != 1 else ''}" if threads is not None else ""
+    busy = f", load average {load:.1f} while measuring" if load is not None else ""
     return (
-        f"{cpu_model()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-        f"numpy {versions['numpy']}, torch {versions['torch']}"
+        f"{cpu_model()}, {os.cpu_count()} cores{used}{busy}, Python "
+        f"{platform.python_version()}, numpy {versions['numpy']}, torch {versions['torch']}"
     )
 
 
-def machine_markdown() -> str:
+def machine_markdown(threads: int | None = None, load: float | None = None) -> str:
     """Markdown fragment the pages include beside measured output."""
-    return f'<p class="machine-line">Measured at build on: {machine_line()}.</p>\n'
+    return f'<p class="machine-line">Measured at build on: {machine_line(threads, load)}.</p>\n'

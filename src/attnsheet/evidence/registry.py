@@ -18,6 +18,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+# The cost page measures on one torch thread: on a shared two-core machine, threads that wait
+# for each other at every step turn other work into large swings, and the growth with n that
+# the page is about does not depend on the thread count.
+MEASURE_THREADS = 1
+
 
 @dataclass(frozen=True)
 class Evidence:
@@ -103,6 +108,52 @@ EVIDENCE: tuple[Evidence, ...] = (
     Evidence("cost-doubling-snippet", ("C1", "C2"), "cost.md#double-the-length",
              "Doubling n: the score table and its multiply-adds grow 4x; time measured.",
              snippet="cost/double_n.py", timing=True),
+    Evidence("c1-flop-check", ("C1",), "cost.md#the-work",
+             "FLOP formula (projections 8nd², scores and blend 4n²d) equals the operations "
+             "torch's FlopCounterMode counts.",
+             builder="attnsheet.evidence.cost:flop_check",
+             params={"d_model": 128, "heads": 4, "lengths": [64 * 2**i for i in range(5)]}),
+    Evidence("c1-time-sweep", ("C1",), "cost.md#the-work",
+             "Plain attention timed from n = 128 to 8,192: fitted exponent, ratio per doubling, "
+             "achieved FLOP/s against the machine's matrix-multiply rate.",
+             builder="attnsheet.evidence.cost:time_sweep",
+             params={"lengths": [128 * 2**i for i in range(7)], "repeats": 5,
+                     "repeats_long": 3, "long_from": 4096, "fit_from_multiple": 16,
+                     "breakdown_n": 4096, "threads": MEASURE_THREADS},
+             timing=True),
+    Evidence("c2-memory-sweep", ("C2",), "cost.md#the-memory",
+             "Measured peak memory of plain attention over n beside the bytes of the n x n table.",
+             builder="attnsheet.evidence.cost:memory_sweep",
+             params={"lengths": [256 * 2**i for i in range(6)], "threads": MEASURE_THREADS},
+             timing=True),
+    Evidence("c3-context-table", ("C3",), "cost.md#context-window",
+             "Score-table memory and FLOPs per layer of Llama 2 7B from 1k to 1M tokens "
+             "(table and the slider's JSON).",
+             builder="attnsheet.evidence.cost:context_table",
+             params={"lengths": [2**p for p in range(10, 21)], "budget_gb": 80}),
+    Evidence("c4-chunked-check", ("C4",), "cost.md#exact-in-chunks",
+             "Chunked attention with an online softmax equals plain attention and SDPA "
+             "within 1e-5 in float32.",
+             builder="attnsheet.evidence.cost:chunked_check",
+             params={"tolerance": 1e-5, "cases": [
+                 {"n": 100, "chunk": 7, "mask": "none"},
+                 {"n": 100, "chunk": 7, "mask": "causal"},
+                 {"n": 100, "chunk": 32, "mask": "random"},
+                 {"n": 1000, "chunk": 128, "mask": "none"},
+                 {"n": 1000, "chunk": 128, "mask": "causal"},
+                 {"n": 1000, "chunk": 4096, "mask": "random"},
+             ]}),
+    Evidence("c4-sliding-window-error", ("C4",), "cost.md#only-the-neighbours",
+             "Sliding-window attention's error against full attention, by window size.",
+             builder="attnsheet.evidence.cost:sliding_window_error",
+             params={"n": 1024, "windows": [16, 64, 256, 1024], "correlation": 0.98}),
+    Evidence("c4-side-by-side", ("C4",), "cost.md#side-by-side",
+             "Plain, chunked, sliding-window attention and torch's SDPA: time and peak memory "
+             "over n, in one run.",
+             builder="attnsheet.evidence.cost:side_by_side",
+             params={"lengths": [512, 1024, 2048, 4096], "repeats": 3, "chunk_size": 256,
+                     "window": 256, "threads": MEASURE_THREADS},
+             timing=True),
     Evidence("pitfalls-permutation-snippet", ("P2",), "pitfalls.md#order-is-not-built-in",
              "Shuffle the input rows and attention's output rows shuffle the same way; with "
              "sinusoidal positions added they do not.",
