@@ -26,13 +26,13 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from attnsheet.evidence.machine import machine_line
 
 ROOT = Path(__file__).resolve().parents[1]
 ENV = dict(os.environ, NO_MKDOCS_2_WARNING="1")
 PROSE_PAGE = ROOT / "docs" / "idea.md"
-LOADED = {".css", ".js", ".svg", ".png", ".jpg", ".webp", ".woff2"}  # what a page fetches
 
 
 def timed(command: list[str]) -> float:
@@ -43,23 +43,36 @@ def timed(command: list[str]) -> float:
 
 
 def page_weights(site_dir: Path) -> dict[str, int]:
-    """Site path of each page -> gzip bytes of its HTML and the CSS, JS and images it loads."""
+    """Site path of each page -> gzip bytes of everything Chromium fetches to show it
+    (HTML, CSS, JS, images, the data files scripts load), the search index aside."""
     sys.path.insert(0, str(ROOT))
-    from tests.sitecheck import read_page, resolve  # the same URL resolution as the tests
+    from playwright.sync_api import sync_playwright
 
+    from tests.browser import free_port, launch, serve
+
+    pages = sorted(p.parent.relative_to(site_dir).as_posix() for p in site_dir.rglob("index.html"))
+    port = free_port()
     weights = {}
-    for html in sorted(site_dir.rglob("index.html")):
-        page = html.relative_to(site_dir).as_posix()
-        text = html.read_text(encoding="utf-8")
-        loaded = set()
-        for url in read_page(html).urls:
-            target, _, external = resolve(site_dir, page, url, "http://127.0.0.1:8000")
-            if target and not external and target.is_file() and target.suffix in LOADED:
-                if target.suffix != ".css" or f'href="{url}"' in text:
-                    loaded.add(target)
-        loaded = {t for t in loaded if t.suffix != ".html"}
-        weights[page] = len(gzip.compress(html.read_bytes(), 6)) + sum(
-            len(gzip.compress(t.read_bytes(), 6)) for t in loaded)
+    with serve(site_dir, port) as origin, sync_playwright() as playwright:
+        browser = launch(playwright)
+        for page_path in pages:
+            fetched: set[str] = set()
+            page = browser.new_page()  # a fresh page each time: nothing comes from cache
+            page.on("request", lambda request: fetched.add(request.url))
+            url = f"{origin}/" + ("" if page_path == "." else page_path + "/")
+            page.goto(url, wait_until="networkidle")
+            page.close()
+            total = 0
+            for address in fetched:
+                path = urlsplit(address).path
+                if not address.startswith(origin) or "search_index" in path:
+                    continue
+                file = site_dir / path.lstrip("/")
+                file = file / "index.html" if file.is_dir() else file
+                if file.is_file():
+                    total += len(gzip.compress(file.read_bytes(), 6))
+            weights[url.removeprefix(origin)] = total
+        browser.close()
     return weights
 
 
@@ -144,7 +157,7 @@ def main() -> None:
     print("cold evidence time per claim (s; items shared by claims count for each):")
     print("  " + ", ".join(f"{claim} {seconds:.1f}" for claim, seconds in per_claim.items()))
 
-    print("\npage transfer size (gzip, HTML + CSS + JS + images; search index aside):")
+    print("\npage transfer size (gzip, all that Chromium fetches for the page; search index aside):")
     for page, size in sorted(weights.items(), key=lambda kv: -kv[1]):
         print(f"  {size / 1024:7.1f} KB  {page}")
     largest = max(weights, key=weights.get)

@@ -9,6 +9,7 @@ any of them re-runs that builder and only that builder.
 from __future__ import annotations
 
 import ast
+import functools
 import hashlib
 import json
 from importlib import metadata
@@ -31,7 +32,8 @@ def _module_path(module: str) -> Path | None:
     return None
 
 
-def _imported_modules(path: Path, module: str) -> set[str]:
+@functools.lru_cache(maxsize=None)  # one build asks for the same files many times
+def _imported_modules(path: Path, module: str) -> frozenset[str]:
     """Names of the `attnsheet` modules that the file at `path` imports."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
     package = module if path.name == "__init__.py" else module.rpartition(".")[0]
@@ -47,7 +49,7 @@ def _imported_modules(path: Path, module: str) -> set[str]:
                 base = node.module or ""
             found.add(base)
             found.update(f"{base}.{alias.name}" for alias in node.names)
-    return {name for name in found if _module_path(name) is not None}
+    return frozenset(name for name in found if _module_path(name) is not None)
 
 
 def source_files(module: str) -> list[Path]:
@@ -64,6 +66,7 @@ def source_files(module: str) -> list[Path]:
     return sorted(set(seen.values()))
 
 
+@functools.lru_cache(maxsize=1)
 def library_versions() -> dict[str, str]:
     """Installed versions of the numeric libraries (read from metadata, no import)."""
     versions = {}
