@@ -10,6 +10,7 @@ import pytest
 
 from attnsheet.evidence import CLAIMS, EVIDENCE, Evidence, EvidenceError, build
 from attnsheet.evidence import cache
+from attnsheet.evidence.build import Paths, in_dependency_order, item_key, with_inputs
 from attnsheet.evidence.ledger import page_url, statuses
 
 from .helpers import DOCS, ROOT, run_python
@@ -55,6 +56,37 @@ def test_status_counts_what_the_build_produced():
     some = statuses((claim,), registered, {first: {}})
     every = statuses((claim,), registered, {n: {} for n in claim.needs})
     assert (none[claim.id], some[claim.id], every[claim.id]) == ("missing", "partial", "proved")
+
+
+def test_inputs_are_built_first_and_keyed_in():
+    first = Evidence("first", (), "index.md", "", builder="attnsheet.evidence.attention:heatmap",
+                     params={"seed": 0, "d": 4})
+    second = Evidence("second", (), "index.md", "", builder="attnsheet.evidence.ledger:statuses",
+                      inputs=("first",))
+    assert [i.name for i in in_dependency_order([second, first])] == ["first", "second"]
+    assert with_inputs({"second"}, (first, second)) == {"first", "second"}
+    paths = Paths(ROOT, ROOT / "build" / "evidence")
+    key = item_key(second, paths, {"first": "a"})
+    assert item_key(second, paths, {"first": "a"}) == key
+    assert item_key(second, paths, {"first": "b"}) != key  # its input changed: rebuild it
+
+
+def test_inputs_must_exist_and_not_form_a_cycle():
+    a = Evidence("a", (), "index.md", "", builder="m:f", inputs=("b",))
+    b = Evidence("b", (), "index.md", "", builder="m:f", inputs=("a",))
+    with pytest.raises(EvidenceError, match="cycle"):
+        in_dependency_order([a, b])
+    with pytest.raises(EvidenceError, match="not built"):
+        in_dependency_order([a])
+    with pytest.raises(ValueError, match="only a builder"):
+        Evidence("c", (), "index.md", "", snippet="c.py", inputs=("a",))
+
+
+def test_registered_inputs_are_registered_builders():
+    names = {item.name for item in EVIDENCE}
+    for item in EVIDENCE:
+        assert set(item.inputs) <= names, item.name
+    in_dependency_order(list(EVIDENCE))  # no cycle
 
 
 def test_page_url_follows_directory_urls():

@@ -101,13 +101,51 @@ def _builder_function(item: Evidence):
     return module_name, function_name
 
 
-def item_key(item: Evidence, paths: Paths) -> str:
-    """Cache key of one evidence item (snippet bytes, or builder code + params)."""
+def item_key(item: Evidence, paths: Paths, input_keys: dict[str, str] | None = None) -> str:
+    """Cache key of one evidence item (snippet bytes, or builder code + params, plus the
+    keys of its inputs: `input_keys`, name -> key)."""
     if item.snippet:
         files = [paths.snippets / item.snippet]
         return cache.key_for(files, {"python": sys.version.split()[0]})
     module_name, function_name = _builder_function(item)
-    return cache.key_for(cache.source_files(module_name), [function_name, item.params])
+    extra = [input_keys[name] for name in item.inputs] if item.inputs else []
+    return cache.key_for(cache.source_files(module_name), [function_name, item.params, *extra])
+
+
+def in_dependency_order(items: list[Evidence]) -> list[Evidence]:
+    """The items, each after the items it reads (`inputs`); otherwise in the given order."""
+    by_name = {item.name: item for item in items}
+    ordered: list[Evidence] = []
+    done: set[str] = set()
+
+    def visit(item: Evidence, chain: tuple[str, ...]) -> None:
+        if item.name in done:
+            return
+        if item.name in chain:
+            cycle = " -> ".join(chain + (item.name,))
+            raise EvidenceError(f"evidence inputs form a cycle: {cycle}")
+        for name in item.inputs:
+            if name not in by_name:
+                raise EvidenceError(f"evidence {item.name!r} reads {name!r}, which is not built")
+            visit(by_name[name], chain + (item.name,))
+        done.add(item.name)
+        ordered.append(item)
+
+    for item in items:
+        visit(item, ())
+    return ordered
+
+
+def with_inputs(names: set[str], evidence: tuple[Evidence, ...]) -> set[str]:
+    """`names` and, transitively, every item they read."""
+    by_name = {item.name: item for item in evidence}
+    result, todo = set(), list(names)
+    while todo:
+        name = todo.pop()
+        if name not in result:
+            result.add(name)
+            todo.extend(by_name[name].inputs if name in by_name else ())
+    return result
 
 
 def _fresh(entry: dict | None, key: str, out: Path) -> bool:
@@ -120,7 +158,8 @@ def build(root: Path, out: Path, *, force: bool = False, log=print,
           evidence: tuple[Evidence, ...] = EVIDENCE, only: set[str] | None = None) -> dict:
     """Bring every evidence item (and every snippet's output) up to date; return the manifest.
 
-    `only` restricts the run to the named items (a partial manifest; used by tests).
+    `only` restricts the run to the named items and the items they read (a partial
+    manifest; used by tests).
     """
     paths = Paths(root.resolve(), out.resolve())
     manifest_path = paths.out / "manifest.json"
@@ -138,12 +177,14 @@ def build(root: Path, out: Path, *, force: bool = False, log=print,
     ]
     builder_items = [item for item in evidence if item.builder]
     if only is not None:
+        only = with_inputs(only, evidence)
         snippet_items = [item for item in snippet_items if item.name in only]
         builder_items = [item for item in builder_items if item.name in only]
 
     stale = []
-    for item in snippet_items + builder_items:
-        key = item_key(item, paths)
+    keys: dict[str, str] = {}
+    for item in in_dependency_order(snippet_items + builder_items):
+        keys[item.name] = key = item_key(item, paths, keys)
         if force or not _fresh(manifest.get(item.name), key, paths.out):
             stale.append((item, key))
 

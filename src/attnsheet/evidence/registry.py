@@ -7,6 +7,10 @@ Two kinds of evidence:
   captured and shown under the code on the page.
 * a **builder** (`module:function`): library code that computes figures or data at build time.
 
+A builder may read what other items wrote (`inputs`, by name): the build runs those first, and
+their cache keys are part of its own, so it is rebuilt whenever they are. That is how several
+figures share one measurement instead of repeating it.
+
 `page` is where a reader sees the evidence (`file.md#anchor`); the ledger links there.
 """
 
@@ -25,10 +29,13 @@ class Evidence:
     builder: str | None = None  # "attnsheet.evidence.attention:heatmap"
     params: dict = field(default_factory=dict)
     timing: bool = False  # numbers are measurements: they differ between builds
+    inputs: tuple[str, ...] = ()  # names of the items whose files this builder reads
 
     def __post_init__(self) -> None:
         if (self.snippet is None) == (self.builder is None):
             raise ValueError(f"evidence {self.name!r} needs exactly one of snippet= or builder=")
+        if self.inputs and self.snippet is not None:
+            raise ValueError(f"evidence {self.name!r}: only a builder can have inputs")
 
 
 EVIDENCE: tuple[Evidence, ...] = (
