@@ -202,9 +202,9 @@ def forward_times(site_dir: Path, include_dir: Path, *, lengths: list[int], d: i
     steps_text = (
         f"Over the longer half of the range the RNNs' times grow like "
         f"n<sup>{slopes['torch-rnn']:.1f}</sup> (torch.nn.RNN) and "
-        f"n<sup>{slopes['elman-loop']:.1f}</sup> (Python loop): a fixed cost per link of the "
-        f"chain, {per_step['torch-rnn'] * 1e6:.0f} µs and {per_step['elman-loop'] * 1e6:.0f} µs "
-        f"per step at n = {n1}. Attention's grows like n<sup>{slopes['attention']:.1f}</sup>: "
+        f"n<sup>{slopes['elman-loop']:.1f}</sup> (Python loop): a fixed cost for each step of "
+        f"the chain, {per_step['torch-rnn'] * 1e6:.0f} µs and "
+        f"{per_step['elman-loop'] * 1e6:.0f} µs per step at n = {n1}. Attention's grows like n<sup>{slopes['attention']:.1f}</sup>: "
         f"that is not waiting but work, its n × n score table (the subject of "
         f"<a href=\"../cost/\">The catch: not free</a>), and work can be shared out (next "
         f"figure)."
