@@ -10,6 +10,7 @@ import pytest
 
 from attnsheet.evidence import CLAIMS, EVIDENCE, Evidence, EvidenceError, build
 from attnsheet.evidence import cache
+from attnsheet.evidence.build import Paths, in_dependency_order, item_key, with_reads
 from attnsheet.evidence.ledger import page_url, statuses
 
 from .helpers import DOCS, ROOT, run_python
@@ -55,6 +56,37 @@ def test_status_counts_what_the_build_produced():
     some = statuses((claim,), registered, {first: {}})
     every = statuses((claim,), registered, {n: {} for n in claim.needs})
     assert (none[claim.id], some[claim.id], every[claim.id]) == ("missing", "partial", "proved")
+
+
+def test_reads_are_built_first_and_keyed_in():
+    first = Evidence("first", (), "index.md", "", builder="attnsheet.evidence.attention:heatmap",
+                     params={"seed": 0, "d": 4})
+    second = Evidence("second", (), "index.md", "", builder="attnsheet.evidence.ledger:statuses",
+                      reads=("first",))
+    assert [i.name for i in in_dependency_order([second, first])] == ["first", "second"]
+    assert with_reads({"second"}, (first, second)) == {"first", "second"}
+    paths = Paths(ROOT, ROOT / "build" / "evidence")
+    key = item_key(second, paths, {"first": "a"})
+    assert item_key(second, paths, {"first": "a"}) == key
+    assert item_key(second, paths, {"first": "b"}) != key  # its input changed: rebuild it
+
+
+def test_reads_must_exist_and_not_form_a_cycle():
+    a = Evidence("a", (), "index.md", "", builder="m:f", reads=("b",))
+    b = Evidence("b", (), "index.md", "", builder="m:f", reads=("a",))
+    with pytest.raises(EvidenceError, match="cycle"):
+        in_dependency_order([a, b])
+    with pytest.raises(EvidenceError, match="not built"):
+        in_dependency_order([a])
+    with pytest.raises(ValueError, match="are for builders only"):
+        Evidence("c", (), "index.md", "", snippet="c.py", reads=("a",))
+
+
+def test_registered_reads_are_registered_builders():
+    names = {item.name for item in EVIDENCE}
+    for item in EVIDENCE:
+        assert set(item.reads) <= names, item.name
+    in_dependency_order(list(EVIDENCE))  # no cycle
 
 
 def test_page_url_follows_directory_urls():
@@ -191,5 +223,5 @@ def test_builder_inputs_join_the_cache_key(tiny_repo):
     key = item_key(item, paths)
     page.write_text("# Two\n")
     assert item_key(item, paths) != key
-    with pytest.raises(ValueError, match="inputs= is for builders only"):
+    with pytest.raises(ValueError, match="inputs= and reads= are for builders only"):
         Evidence("y", (), "index.md", "y", snippet="a.py", inputs=("docs/*.md",))

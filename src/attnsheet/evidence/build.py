@@ -106,8 +106,9 @@ def input_files(item: Evidence, root: Path) -> list[Path]:
     return sorted({p for pattern in item.inputs for p in root.glob(pattern) if p.is_file()})
 
 
-def item_key(item: Evidence, paths: Paths) -> str:
-    """Cache key of one evidence item (snippet bytes, or builder code + params + inputs)."""
+def item_key(item: Evidence, paths: Paths, read_keys: dict[str, str] | None = None) -> str:
+    """Cache key of one evidence item: snippet bytes, or builder code + params + the files
+    it reads (`inputs`) + the keys of the items it reads (`reads`; `read_keys`, name -> key)."""
     if item.snippet:
         files = [paths.snippets / item.snippet]
         return cache.key_for(files, {"python": sys.version.split()[0]})
@@ -115,8 +116,45 @@ def item_key(item: Evidence, paths: Paths) -> str:
     inputs = input_files(item, paths.root)
     # Input paths (not only bytes) join the key: a renamed page is a different input.
     names = [str(p.relative_to(paths.root)) for p in inputs]
+    upstream = [read_keys[name] for name in item.reads]
     return cache.key_for(cache.source_files(module_name) + inputs,
-                         [function_name, item.params, names])
+                         [function_name, item.params, names, *upstream])
+
+
+def in_dependency_order(items: list[Evidence]) -> list[Evidence]:
+    """The items, each after the items it reads (`reads`); otherwise in the given order."""
+    by_name = {item.name: item for item in items}
+    ordered: list[Evidence] = []
+    done: set[str] = set()
+
+    def visit(item: Evidence, chain: tuple[str, ...]) -> None:
+        if item.name in done:
+            return
+        if item.name in chain:
+            cycle = " -> ".join(chain + (item.name,))
+            raise EvidenceError(f"evidence reads form a cycle: {cycle}")
+        for name in item.reads:
+            if name not in by_name:
+                raise EvidenceError(f"evidence {item.name!r} reads {name!r}, which is not built")
+            visit(by_name[name], chain + (item.name,))
+        done.add(item.name)
+        ordered.append(item)
+
+    for item in items:
+        visit(item, ())
+    return ordered
+
+
+def with_reads(names: set[str], evidence: tuple[Evidence, ...]) -> set[str]:
+    """`names` and, transitively, every item they read."""
+    by_name = {item.name: item for item in evidence}
+    result, todo = set(), list(names)
+    while todo:
+        name = todo.pop()
+        if name not in result:
+            result.add(name)
+            todo.extend(by_name[name].reads if name in by_name else ())
+    return result
 
 
 def _fresh(entry: dict | None, key: str, out: Path) -> bool:
@@ -129,7 +167,8 @@ def build(root: Path, out: Path, *, force: bool = False, log=print,
           evidence: tuple[Evidence, ...] = EVIDENCE, only: set[str] | None = None) -> dict:
     """Bring every evidence item (and every snippet's output) up to date; return the manifest.
 
-    `only` restricts the run to the named items (a partial manifest; used by tests).
+    `only` restricts the run to the named items and the items they read (a partial
+    manifest; used by tests).
     """
     paths = Paths(root.resolve(), out.resolve())
     manifest_path = paths.out / "manifest.json"
@@ -147,12 +186,14 @@ def build(root: Path, out: Path, *, force: bool = False, log=print,
     ]
     builder_items = [item for item in evidence if item.builder]
     if only is not None:
+        only = with_reads(only, evidence)
         snippet_items = [item for item in snippet_items if item.name in only]
         builder_items = [item for item in builder_items if item.name in only]
 
     stale = []
-    for item in snippet_items + builder_items:
-        key = item_key(item, paths)
+    keys: dict[str, str] = {}
+    for item in in_dependency_order(snippet_items + builder_items):
+        keys[item.name] = key = item_key(item, paths, keys)
         if force or not _fresh(manifest.get(item.name), key, paths.out):
             stale.append((item, key))
 

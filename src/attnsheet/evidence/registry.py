@@ -7,6 +7,10 @@ Two kinds of evidence:
   captured and shown under the code on the page.
 * a **builder** (`module:function`): library code that computes figures or data at build time.
 
+A builder may read what other items wrote (`reads`, by name): the build runs those first, and
+their cache keys are part of its own, so it is rebuilt whenever they are. That is how several
+figures share one measurement instead of repeating it.
+
 `page` is where a reader sees the evidence (`file.md#anchor`); the ledger links there.
 
 A builder that checks the site's own pages (links, sections) names the files it reads in
@@ -35,15 +39,20 @@ class Evidence:
     params: dict = field(default_factory=dict)
     timing: bool = False  # numbers are measurements: they differ between builds
     inputs: tuple[str, ...] = ()  # repository files a builder reads ("docs/*.md"); see above
+    reads: tuple[str, ...] = ()  # names of the items whose files this builder reads
 
     def __post_init__(self) -> None:
         if (self.snippet is None) == (self.builder is None):
             raise ValueError(f"evidence {self.name!r} needs exactly one of snippet= or builder=")
-        if self.inputs and not self.builder:
-            raise ValueError(f"evidence {self.name!r}: inputs= is for builders only")
+        if (self.inputs or self.reads) and not self.builder:
+            raise ValueError(f"evidence {self.name!r}: inputs= and reads= are for builders only")
 
 
 PAGES = ("docs/*.md", "snippets/*/*.py")  # what the checks of the pages' links read
+
+# The recall experiment's settings (R3b), shared by the epoch timing (T2): same models, same data.
+RECALL_CONFIG = {"vocab": 8, "n_ctx": 32, "width": 32, "train_size": 1536, "test_size": 1000,
+                 "epochs": 5, "batch": 64, "lr": 0.05, "seeds": [0, 1, 2]}
 
 EVIDENCE: tuple[Evidence, ...] = (
     Evidence("idea-chain-snippet", ("O1",), "idea.md#count-the-steps",
@@ -52,6 +61,39 @@ EVIDENCE: tuple[Evidence, ...] = (
     Evidence("recurrence-loop-snippet", ("R1", "R3"), "recurrence.md#the-loop",
              "The Elman RNN loop; the effect of the first input on later states shrinks.",
              snippet="recurrence/loop.py"),
+    Evidence("recurrence-forget-snippet", ("R3",), "recurrence.md#recall",
+             "Train a tiny RNN and a tiny attention model to recall a token k steps back; the "
+             "RNN fails at long k, attention does not (seeded, under 5 s).",
+             snippet="recurrence/forget.py"),
+    Evidence("r1-timing-figure", ("R1", "R4", "T3"), "recurrence.md#slow",
+             "Forward wall time against n (16 to 4096) for two RNNs and attention, with each "
+             "one's longest chain of dependent operations (light and dark SVG, data JSON).",
+             builder="attnsheet.evidence.recurrence:forward_times",
+             params={"lengths": [2 ** i for i in range(4, 13)], "d": 64, "seed": 0},
+             timing=True),
+    Evidence("r2-threads-figure", ("R2", "T3"), "recurrence.md#threads",
+             "Speedup of the same forwards from 1 thread to all threads, as measured.",
+             builder="attnsheet.evidence.recurrence:threads_figure",
+             reads=("r1-timing-figure",), timing=True),
+    Evidence("r3b-recall-figure", ("R3",), "recurrence.md#recall",
+             "Recall the token k steps back: held-out accuracy against k for an Elman RNN, an "
+             "LSTM and one attention layer, 3 seeds, trained at build (deterministic).",
+             builder="attnsheet.evidence.recurrence:recall_figure", params=RECALL_CONFIG),
+    Evidence("r3a-gradient-figure", ("R3", "R4"), "recurrence.md#forgetting-gradient",
+             "Size of the gradient from input 0 against distance: tanh RNN at four weight "
+             "scales vs attention at initialisation, and the trained recall models.",
+             builder="attnsheet.evidence.recurrence:gradient_figure",
+             params={"n": 128, "d": 32, "scales": [0.5, 1.0, 1.5, 2.0], "seed": 0},
+             reads=("r3b-recall-figure",)),
+    Evidence("t2-epoch-time", ("T2",), "recurrence.md#training-time",
+             "Training seconds per epoch of the three recall models on this machine.",
+             builder="attnsheet.evidence.recurrence:epoch_times", params=RECALL_CONFIG,
+             reads=("r3b-recall-figure",), timing=True),
+    Evidence("r4-caption", ("R4",), "recurrence.md#one-cause",
+             "One table quoting R1 to R3 side by side: the chain of n steps behind each.",
+             builder="attnsheet.evidence.recurrence:one_cause",
+             reads=("r1-timing-figure", "r3a-gradient-figure", "r3b-recall-figure"),
+             timing=True),
     Evidence("attention-blend-snippet", ("A1", "P1"), "attention.md#score-weigh-blend",
              "Attention in numpy: weights >= 0, rows sum to 1, output inside the values' hull, "
              "equal to torch's scaled_dot_product_attention.",
