@@ -28,17 +28,13 @@ _CLEAR_REFS = Path("/proc/self/clear_refs")
 @contextmanager
 def measuring(threads: int):
     """Run the measurements inside with `threads` torch threads."""
-    import torch
+    from ..speed import num_threads  # imports torch: only when measuring
 
     if not _CLEAR_REFS.exists():
         raise RuntimeError("the cost measurements need Linux (/proc/self/clear_refs)")
     gc.collect()  # once here: at every call it would cost more time than it frees memory
-    before = torch.get_num_threads()
-    torch.set_num_threads(threads)
-    try:
+    with num_threads(threads):
         yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def _resident_bytes() -> tuple[int, int]:
