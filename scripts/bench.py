@@ -19,7 +19,6 @@ import os
 import queue
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -31,6 +30,8 @@ from urllib.parse import urlsplit
 from attnsheet.evidence.machine import machine_line
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # the tests' browser helpers: one way to serve and launch
+from tests.browser import free_port  # noqa: E402
 ENV = dict(os.environ, NO_MKDOCS_2_WARNING="1")
 PROSE_PAGE = ROOT / "docs" / "idea.md"
 
@@ -45,10 +46,9 @@ def timed(command: list[str]) -> float:
 def page_weights(site_dir: Path) -> dict[str, int]:
     """Site path of each page -> gzip bytes of everything Chromium fetches to show it
     (HTML, CSS, JS, images, the data files scripts load), the search index aside."""
-    sys.path.insert(0, str(ROOT))
     from playwright.sync_api import sync_playwright
 
-    from tests.browser import free_port, launch, serve
+    from tests.browser import launch, serve
 
     pages = sorted(p.parent.relative_to(site_dir).as_posix() for p in site_dir.rglob("index.html"))
     port = free_port()
@@ -92,12 +92,6 @@ def build_times(site_dir: Path) -> tuple[float, float]:
     shutil.rmtree(ROOT / "build" / "evidence", ignore_errors=True)
     command = [sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(site_dir)]
     return timed(command), timed(command)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def prose_edit_rebuild() -> float:

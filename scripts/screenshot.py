@@ -10,24 +10,14 @@ pages as a reader would, and to refresh the README's screenshot.
 from __future__ import annotations
 
 import argparse
-import functools
-import threading
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+import sys
+from contextlib import nullcontext
 from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
-CHROMIUM = "/usr/bin/chromium"
-
-
-class QuietHandler(SimpleHTTPRequestHandler):
-    def log_message(self, *args) -> None:  # one line per request drowns the output
-        pass
-
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync",
-]
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests.browser import free_port, launch, serve  # noqa: E402 (the tests' own launcher)
 
 
 def main() -> None:
@@ -41,21 +31,17 @@ def main() -> None:
     parser.add_argument("--viewport-only", action="store_true", help="not the full page")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
-    if args.serve:
-        handler = functools.partial(QuietHandler, directory=str(args.serve))
-        server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        args.base = f"http://127.0.0.1:{server.server_address[1]}/"
-    if not args.base:
+    if not (args.base or args.serve):
         parser.error("give --base URL or --serve FOLDER")
+    server = serve(args.serve, free_port()) if args.serve else nullcontext(args.base.rstrip("/"))
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with server as origin, sync_playwright() as playwright:
+        browser = launch(playwright)
         for scheme in ("light", "dark"):
             page = browser.new_page(color_scheme=scheme,
                                     viewport={"width": args.width, "height": args.height})
             for path in args.pages:
-                page.goto(args.base + path, wait_until="networkidle")
+                page.goto(f"{origin}/{path}", wait_until="networkidle")
                 name = (path.strip("/").replace("/", "_").replace("#", "_") or "home")
                 target = args.out / f"{name}-{scheme}.png"
                 page.screenshot(path=str(target), full_page=not args.viewport_only)
