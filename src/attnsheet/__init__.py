@@ -4,10 +4,10 @@ Small, readable reference implementations, each in numpy and in torch: a stable 
 scaled dot-product attention with boolean masks (True = may attend, as in torch's
 scaled_dot_product_attention), multi-head self-attention and a minimal Elman RNN for
 contrast; in torch only, a compact pre-norm transformer block, sinusoidal positions, a
-causal mask, and two cheaper attentions for long sequences (chunked exact attention with an
-online softmax, and sliding-window attention). The tests check them against torch's own
-implementations, and every function rejects bad input with a ValueError that names the
-problem instead of returning NaN.
+causal mask, rotary position embeddings, and two cheaper attentions for long sequences
+(chunked exact attention with an online softmax, and sliding-window attention). The tests
+check them against torch's own implementations, and every function rejects bad input with a
+ValueError that names the problem instead of returning NaN.
 """
 
 import importlib
@@ -25,6 +25,8 @@ _HOME = {
     "elman_rnn_np": "rnn",
     "elman_rnn_torch": "rnn",
     "init_elman_np": "rnn",
+    "apply_rotary": "rotary",
+    "rotary_angles": "rotary",
     "TransformerBlock": "transformer",
     "causal_mask": "transformer",
     "parameter_breakdown": "transformer",
@@ -33,6 +35,7 @@ _HOME = {
 
 __all__ = [
     "TransformerBlock",
+    "apply_rotary",
     "attention_np",
     "attention_torch",
     "causal_mask",
@@ -43,6 +46,7 @@ __all__ = [
     "multi_head_attention_np",
     "multi_head_attention_torch",
     "parameter_breakdown",
+    "rotary_angles",
     "sinusoidal_positions",
     "sliding_window_attention_torch",
     "softmax_np",
