@@ -82,8 +82,8 @@ print(f"head h's queries == x @ W_q[:, {d_head}h : {d_head}(h+1)] for every h")
 # %% [markdown]
 # ## Attention in each head
 #
-# Each head runs ordinary scaled dot-product attention on its own slice, `softmax(Q Kᵀ / √d_head) V`,
-# with `d_head` (not `d_model`) under the square root. A loop makes the independence of the
+# Each head runs ordinary scaled dot-product attention on its own slice,
+# `softmax(Q Kᵀ / √d_head) V`, with `d_head` (not `d_model`) under the square root. A loop makes the independence of the
 # heads plain; the library does all heads at once by treating the head axis as a batch axis.
 
 # %%
@@ -172,7 +172,8 @@ for heads in (1, 2, 6, 12):
 # does grow with the number of heads is the softmax: each head has its own n × n table, so 12
 # heads take 12 times as many exponentials. At this size that is about 0.2 million against 176
 # million FLOPs of matrix products; on real hardware, more and smaller products can also run
-# less efficiently, which the FLOP count does not show.
+# less efficiently, which the FLOP count does not show. How the work grows with the length n
+# is the subject of [the cost page](../cost.md#the-work).
 
 # %% [markdown]
 # ## What splitting buys: several blends per position
@@ -282,7 +283,7 @@ for pattern, scores in pattern_scores.items():
     print(f"{pattern:<15} {f'L{layer} H{head}':>10} {float(scores.flatten()[best]):>10.2f}"
           f"{unit:<5} {float(scores.median()):>7.2f}")
 
-special = attentions[..., 0] + attentions[..., -1]  # (n_layers, n_heads, n): weight on [CLS] + [SEP]
+special = attentions[..., 0] + attentions[..., -1]  # (n_layers, n_heads, n): on [CLS] + [SEP]
 print(f"\nshare of all weight on [CLS] or [SEP], all heads: {float(special.mean()):.2f} "
       f"(2 of {n_tok} tokens: {2 / n_tok:.2f} if spread evenly)")
 print("by layer:", [round(float(s), 2) for s in special.mean(dim=(1, 2))])

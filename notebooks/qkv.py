@@ -82,7 +82,8 @@ print("V:", tuple(V.shape), "= (tokens, d_v)")
 # ## Score every pair
 #
 # Row i of the score table holds the dot products of token i's query with every token's key:
-# one matrix product `Q Kᵀ` fills the whole table at once.
+# one matrix product `Q Kᵀ` fills the whole table at once (the point of
+# [all at once](../attention.md#all-at-once) on the attention page).
 
 # %%
 scores = Q @ K.T  # (n, n): row = query token, column = key token
@@ -108,7 +109,8 @@ print("scaled:", tuple(scaled.shape), "= (query tokens, key tokens)")
 #
 # Each row becomes a set of weights: `exp(score)` divided by the row's total, so the weights are
 # positive and each row sums to 1. Subtracting the row's largest score first changes nothing
-# (it cancels in the ratio) but keeps `exp` from overflowing.
+# (it cancels in the ratio) but keeps `exp` from overflowing. The result is the kind of table
+# drawn in [the weight table](../attention.md#the-weight-table) on the attention page.
 
 # %%
 exps = torch.exp(scaled - scaled.max(dim=-1, keepdim=True).values)  # (n, n)
@@ -162,7 +164,7 @@ def weight_stats(scores):
 
 saturation = {"unscaled": [], "scaled": []}  # width -> (mean largest weight, mean entropy)
 print(f"{'':>5}  {'score std':^15}  {'largest weight':^15}  {'entropy (bits)':^15}")
-print(f"{'d':>5}  {'Q Kᵀ':>7}{'/ √d':>8}  {'Q Kᵀ':>7}{'/ √d':>8}  {'Q Kᵀ':>7}{'/ √d':>8}")
+print(f"{'d':>5}" + f"  {'Q Kᵀ':>7}{'/ √d':>8}" * 3)
 for d in widths:
     q = torch.randn(n_queries, d, generator=generator)  # (n_queries, d)
     k = torch.randn(n_keys, d, generator=generator)  # (n_keys, d)

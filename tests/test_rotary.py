@@ -200,7 +200,8 @@ def test_apply_rotary_errors(x, changes, message):
 ANGLE_ERRORS = [  # (id, arguments, message regex)
     ("n zero", (0, 8), r"n must be a positive integer: got 0"),
     ("d float", (5, 8.0), r"d must be a positive integer: got 8.0"),
-    ("d odd", (5, 9), re.escape("d must be even (features are rotated in pairs (2i, 2i+1)): got 9")),
+    ("d odd", (5, 9),
+     re.escape("d must be even (features are rotated in pairs (2i, 2i+1)): got 9")),
     ("base negative", (5, 8, -1.0), r"base must be a finite real number > 0: got -1.0"),
     ("base bool", (5, 8, True), r"base must be a real number > 0: got True"),
 ]
