@@ -200,8 +200,9 @@ plt.show()
 # towards 1 and the entropy falls towards 0 bits, so each query effectively picks a single key.
 # With the division both curves stay flat, at the same values for every width. The dotted lines
 # mark perfectly even weights. This is a statement about random vectors of unit variance, the
-# usual state at the start of training; a saturated softmax also passes almost no gradient back
-# to the scores, which is what makes it harmful for learning.
+# usual state at the start of training. Why saturation hurts learning is not measured here:
+# the softmax's derivative, diag(p) − p pᵀ for weights p, is nearly zero when p is nearly
+# one-hot, so the scores receive almost no gradient.
 
 # %% [markdown]
 # ## Masks: forbidding some keys
