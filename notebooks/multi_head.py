@@ -51,8 +51,10 @@ d_head = d_model // n_heads  # features per head
 
 generator = torch.Generator().manual_seed(0)
 x = torch.randn(n, d_model, generator=generator)  # (n, d_model)
-W_q, W_k, W_v, W_o = (torch.randn(d_model, d_model, generator=generator) / math.sqrt(d_model)
-                      for _ in range(4))  # each (d_model, d_model)
+# each (d_model, d_model)
+W_q, W_k, W_v, W_o = (
+    torch.randn(d_model, d_model, generator=generator) / math.sqrt(d_model)
+    for _ in range(4))
 
 Q = x @ W_q  # (n, d_model): every head's queries side by side
 print("Q:              ", tuple(Q.shape), "= (tokens, d_model)")
@@ -83,22 +85,27 @@ print(f"head h's queries == x @ W_q[:, {d_head}h : {d_head}(h+1)] for every h")
 # ## Attention in each head
 #
 # Each head runs ordinary scaled dot-product attention on its own slice,
-# `softmax(Q Kᵀ / √d_head) V`, with `d_head` (not `d_model`) under the square root. A loop makes the independence of the
-# heads plain; the library does all heads at once by treating the head axis as a batch axis.
+# `softmax(Q Kᵀ / √d_head) V`, with `d_head` (not `d_model`) under the square root. A loop
+# makes the independence of the heads plain; the library does all heads at once by treating
+# the head axis as a batch axis.
 
 # %%
 head_outputs, head_weights = [], []
 for h in range(n_heads):
     scores = Q_heads[h] @ K_heads[h].T / math.sqrt(d_head)  # (n, n)
-    weights = torch.softmax(scores, dim=-1)  # (n, n): this head's own weight table
+    # (n, n): this head's own weight table
+    weights = torch.softmax(scores, dim=-1)
     head_outputs.append(weights @ V_heads[h])  # (n, d_head)
     head_weights.append(weights)
 head_outputs = torch.stack(head_outputs)  # (n_heads, n, d_head)
 head_weights = torch.stack(head_weights)  # (n_heads, n, n)
-print("per-head outputs:", tuple(head_outputs.shape), "= (heads, tokens, d_head)")
-print("per-head weights:", tuple(head_weights.shape), "= (heads, query tokens, key tokens)")
+print("per-head outputs:", tuple(head_outputs.shape),
+      "= (heads, tokens, d_head)")
+print("per-head weights:", tuple(head_weights.shape),
+      "= (heads, query tokens, key tokens)")
 
-all_at_once = attention_torch(Q_heads, K_heads, V_heads)  # heads as a batch axis
+# heads as a batch axis
+all_at_once = attention_torch(Q_heads, K_heads, V_heads)
 torch.testing.assert_close(all_at_once, head_outputs)
 
 # %% [markdown]
@@ -108,7 +115,8 @@ torch.testing.assert_close(all_at_once, head_outputs)
 # the output matrix `W_o`, which lets every output feature draw on every head.
 
 # %%
-concat = head_outputs.transpose(0, 1).reshape(n, d_model)  # (n, d_model): heads side by side
+# (n, d_model): heads side by side
+concat = head_outputs.transpose(0, 1).reshape(n, d_model)
 print("concatenated:", tuple(concat.shape), "= (tokens, d_model)")
 output = concat @ W_o  # (n, d_model)
 print("output:      ", tuple(output.shape), "= (tokens, d_model)")
@@ -121,16 +129,19 @@ print("output:      ", tuple(output.shape), "= (tokens, d_model)")
 # one matrix; given the same numbers it must agree too.
 
 # %%
+# (n, d_model), (n_heads, n, n)
 library_output, library_weights = multi_head_attention_torch(
-    x, W_q, W_k, W_v, W_o, n_heads=n_heads, return_weights=True)  # (n, d_model), (n_heads, n, n)
+    x, W_q, W_k, W_v, W_o, n_heads=n_heads, return_weights=True)
 torch.testing.assert_close(library_output, output)
 torch.testing.assert_close(library_weights, head_weights)
 
 torch_layer = torch.nn.MultiheadAttention(d_model, n_heads, bias=False)
 with torch.no_grad():
-    torch_layer.in_proj_weight.copy_(torch.cat([W_q.T, W_k.T, W_v.T]))  # (3 d_model, d_model)
+    # (3 d_model, d_model)
+    torch_layer.in_proj_weight.copy_(torch.cat([W_q.T, W_k.T, W_v.T]))
     torch_layer.out_proj.weight.copy_(W_o.T)  # (d_model, d_model)
-    torch_output, torch_weights = torch_layer(x, x, x, average_attn_weights=False)
+    torch_output, torch_weights = torch_layer(
+        x, x, x, average_attn_weights=False)
 torch.testing.assert_close(torch_output, output)
 torch.testing.assert_close(torch_weights, head_weights)
 print("hand-built == multi_head_attention_torch == nn.MultiheadAttention")
@@ -153,17 +164,21 @@ print("hand-built == multi_head_attention_torch == nn.MultiheadAttention")
 # %%
 n_big, d_big = 128, 384
 x_big = torch.randn(n_big, d_big, generator=generator)  # (n_big, d_big)
-weights_big = [torch.randn(d_big, d_big, generator=generator) / math.sqrt(d_big)
-               for _ in range(4)]  # W_q, W_k, W_v, W_o, each (d_big, d_big)
+# W_q, W_k, W_v, W_o, each (d_big, d_big)
+weights_big = [
+    torch.randn(d_big, d_big, generator=generator) / math.sqrt(d_big)
+    for _ in range(4)]
 formula = 8 * n_big * d_big**2 + 4 * n_big**2 * d_big
 print(f"formula 8·n·d² + 4·n²·d: {formula:,} FLOPs")
-print(f"{'heads':>5} {'d_head':>6} {'parameters':>11} {'counted FLOPs':>14} {'exp() calls':>12}")
+print(f"{'heads':>5} {'d_head':>6} {'parameters':>11} "
+      f"{'counted FLOPs':>14} {'exp() calls':>12}")
 for heads in (1, 2, 6, 12):
     with FlopCounterMode(display=False) as counter:
         multi_head_attention_torch(x_big, *weights_big, n_heads=heads)
     parameters = sum(w.numel() for w in weights_big)
     exps = heads * n_big * n_big  # one softmax entry per head, query and key
-    print(f"{heads:>5} {d_big // heads:>6} {parameters:>11,} {counter.get_total_flops():>14,} "
+    flops = counter.get_total_flops()
+    print(f"{heads:>5} {d_big // heads:>6} {parameters:>11,} {flops:>14,} "
           f"{exps:>12,}")
     assert counter.get_total_flops() == formula
 
@@ -195,7 +210,8 @@ SHARP = 30.0  # score for a match: large, so each softmax is almost one-hot
 tok, pos = slice(0, 3), slice(3, 6)  # feature blocks: token identity, position
 
 
-def toy_sequence(letters):  # e.g. "ABC" -> (3, 6): one-hot token, then one-hot position
+# e.g. "ABC" -> (3, 6): one-hot token, then one-hot position
+def toy_sequence(letters):
     rows = torch.zeros(len(letters), 6)
     for i, letter in enumerate(letters):
         rows[i, "ABC".index(letter)] = 1.0
@@ -206,25 +222,32 @@ def toy_sequence(letters):  # e.g. "ABC" -> (3, 6): one-hot token, then one-hot 
 W_q_toy, W_k_toy = torch.zeros(6, 6), torch.zeros(6, 6)
 W_v_toy, W_o_toy = torch.zeros(6, 6), torch.eye(6)
 for p in range(3):
-    W_k_toy[3 + p, p] = W_k_toy[3 + p, 3 + p] = 1.0  # both heads' keys: my position, one-hot
+    # both heads' keys: my position, one-hot
+    W_k_toy[3 + p, p] = W_k_toy[3 + p, 3 + p] = 1.0
     if p >= 1:
-        W_q_toy[3 + p, p - 1] = SHARP  # head 0's query at position p: "position p - 1"
+        # head 0's query at position p: "position p - 1"
+        W_q_toy[3 + p, p - 1] = SHARP
     if p <= 1:
-        W_q_toy[3 + p, 3 + p + 1] = SHARP  # head 1's query at position p: "position p + 1"
+        # head 1's query at position p: "position p + 1"
+        W_q_toy[3 + p, 3 + p + 1] = SHARP
 for t in range(3):
-    W_v_toy[t, t] = W_v_toy[t, 3 + t] = 1.0  # both heads' values: my token identity
+    # both heads' values: my token identity
+    W_v_toy[t, t] = W_v_toy[t, 3 + t] = 1.0
 
 toy_weights = (W_q_toy, W_k_toy, W_v_toy, W_o_toy)
 print("middle token's output; features = [A B C | A B C] (head 0 | head 1)")
 middle = {}
 for heads in (2, 1):
     for letters in ("ABC", "CBA"):
-        out = multi_head_attention_torch(toy_sequence(letters), *toy_weights, n_heads=heads)
+        out = multi_head_attention_torch(
+            toy_sequence(letters), *toy_weights, n_heads=heads)
         middle[heads, letters] = out[1]  # (6,)
         print(f"  n_heads={heads}, {' '.join(letters)}: {out[1]}")
 
-assert not torch.allclose(middle[2, "ABC"], middle[2, "CBA"], atol=0.1)  # 2 heads: differ
-torch.testing.assert_close(middle[1, "ABC"], middle[1, "CBA"])  # 1 head: identical
+# 2 heads: differ
+assert not torch.allclose(middle[2, "ABC"], middle[2, "CBA"], atol=0.1)
+# 1 head: identical
+torch.testing.assert_close(middle[1, "ABC"], middle[1, "CBA"])
 
 # %% [markdown]
 # With two heads, the middle token's output reads "A on the left, C on the right" for the first
@@ -247,10 +270,12 @@ model = load_minilm()
 sentence = "The cat sat on the mat because it was tired."
 encoded = model.encode(sentence)
 tokens = encoded.tokens
-attentions = encoded.attentions  # (n_layers, n_heads, n, n): row = query, column = key
+# (n_layers, n_heads, n, n): row = query, column = key
+attentions = encoded.attentions
 n_layers, heads_per_layer, n_tok, _ = attentions.shape
 print("tokens:", tokens)
-print("attentions:", tuple(attentions.shape), "= (layers, heads, query tokens, key tokens)")
+print("attentions:", tuple(attentions.shape),
+      "= (layers, heads, query tokens, key tokens)")
 
 # %% [markdown]
 # Rather than browsing 72 tables, the cell below scores every head on a few simple patterns
@@ -265,36 +290,46 @@ print("attentions:", tuple(attentions.shape), "= (layers, heads, query tokens, k
 
 # %%
 rows = torch.arange(n_tok)
+# (n_layers, n_heads, n, n): p log₂ p for every weight p
+p_log_p = attentions * torch.log2(attentions.clamp_min(1e-30))
 pattern_scores = {  # pattern -> (n_layers, n_heads)
     "previous token": attentions[..., rows[1:], rows[:-1]].mean(-1),
     "next token": attentions[..., rows[:-1], rows[1:]].mean(-1),
     "itself": attentions.diagonal(dim1=-2, dim2=-1).mean(-1),
     "[CLS]": attentions[..., 0].mean(-1),
     "[SEP]": attentions[..., -1].mean(-1),
-    "broad": -(attentions * torch.log2(attentions.clamp_min(1e-30))).sum(-1).mean(-1),
+    "broad": -p_log_p.sum(-1).mean(-1),
 }
 chosen = {}  # pattern -> (layer, head)
-print(f"{'pattern':<15} {'best head':>10} {'its score':>10} {'median head':>12}")
+print(f"{'pattern':<15} {'best head':>10} {'its score':>10} "
+      f"{'median head':>12}")
 for pattern, scores in pattern_scores.items():
     best = int(scores.argmax())
     layer, head = divmod(best, heads_per_layer)
     chosen[pattern] = (layer, head)
     unit = " bits" if pattern == "broad" else ""
-    print(f"{pattern:<15} {f'L{layer} H{head}':>10} {float(scores.flatten()[best]):>10.2f}"
+    head_name = f"L{layer} H{head}"
+    best_score = float(scores.flatten()[best])
+    print(f"{pattern:<15} {head_name:>10} {best_score:>10.2f}"
           f"{unit:<5} {float(scores.median()):>7.2f}")
 
-special = attentions[..., 0] + attentions[..., -1]  # (n_layers, n_heads, n): on [CLS] + [SEP]
-print(f"\nshare of all weight on [CLS] or [SEP], all heads: {float(special.mean()):.2f} "
+# (n_layers, n_heads, n): on [CLS] + [SEP]
+special = attentions[..., 0] + attentions[..., -1]
+print(f"\nshare of all weight on [CLS] or [SEP], all heads: "
+      f"{float(special.mean()):.2f} "
       f"(2 of {n_tok} tokens: {2 / n_tok:.2f} if spread evenly)")
 print("by layer:", [round(float(s), 2) for s in special.mean(dim=(1, 2))])
 
-# Two details of the chosen heads that the figure shows and the caption mentions:
+# Two details of the chosen heads that the figure shows and the caption
+# mentions:
 layer, head = chosen["next token"]
 table = attentions[layer, head]  # (n, n)
 to_cls = [tokens[i] for i in range(n_tok - 1) if table[i, 0] > table[i, i + 1]]
-print(f"\nnext-token head: rows with more weight on [CLS] than on the next token: {to_cls}")
+print("\nnext-token head: rows with more weight on [CLS] than on the next "
+      f"token: {to_cls}")
 layer, head = chosen["itself"]
-the = [i for i, token in enumerate(tokens) if token == "the"]  # the two copies of "the"
+# the two copies of "the"
+the = [i for i, token in enumerate(tokens) if token == "the"]
 print("itself head, rows of 'the' -> columns of 'the':")
 print(attentions[layer, head][the][:, the])
 

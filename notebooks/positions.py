@@ -37,13 +37,16 @@ plt.rcParams["font.size"] = 11
 
 generator = torch.Generator().manual_seed(0)
 d_model = 32  # features per token throughout
-W_q, W_k, W_v = (torch.randn(d_model, d_model, generator=generator) / math.sqrt(d_model)
-                 for _ in range(3))  # (d_model, d_model) each: one random attention head
+# (d_model, d_model) each: one random attention head
+W_q, W_k, W_v = (
+    torch.randn(d_model, d_model, generator=generator) / math.sqrt(d_model)
+    for _ in range(3))
 
 
 def self_attention(x, mask=None):
     """One head of self-attention over x (n, d_model), through the library."""
-    return attention_torch(x @ W_q, x @ W_k, x @ W_v, mask=mask)  # (n, d_model)
+    # (n, d_model)
+    return attention_torch(x @ W_q, x @ W_k, x @ W_v, mask=mask)
 
 
 # %% [markdown]
@@ -55,7 +58,8 @@ def self_attention(x, mask=None):
 
 # %%
 n = 6
-x = torch.randn(n, d_model, generator=generator)  # (n, d_model): six tokens, no positions
+# (n, d_model): six tokens, no positions
+x = torch.randn(n, d_model, generator=generator)
 order = torch.randperm(n, generator=generator)  # a shuffled word order
 print("shuffle:", order.tolist())
 
@@ -63,11 +67,13 @@ shuffled_then_attended = self_attention(x[order])  # (n, d_model)
 attended_then_shuffled = self_attention(x)[order]  # (n, d_model)
 torch.testing.assert_close(shuffled_then_attended, attended_then_shuffled)
 gap = float((shuffled_then_attended - attended_then_shuffled).abs().max())
-print(f"no positions: largest difference after shuffling = {gap:.1e} (rounding only)")
+print("no positions: largest difference after shuffling = "
+      f"{gap:.1e} (rounding only)")
 
 # A causal mask is a statement about order, so it breaks the symmetry:
 mask = causal_mask(n)  # (n, n)
-gap = float((self_attention(x[order], mask) - self_attention(x, mask)[order]).abs().max())
+gap = float((self_attention(x[order], mask)
+             - self_attention(x, mask)[order]).abs().max())
 print(f"causal mask:  largest difference after shuffling = {gap:.2f}")
 
 # %% [markdown]
@@ -90,13 +96,17 @@ print("P:", tuple(P.shape), "= (positions, d_model)")
 print("first 3 positions, first 6 features:")
 print(P[:3, :6])
 
-# The dot product between two positions' encodings: is it a function of the offset only?
+# The dot product between two positions' encodings: is it a function of the
+# offset only?
 similarity = P @ P.T  # (n_positions, n_positions)
-offsets = torch.arange(n_positions)[None, :] - torch.arange(n_positions)[:, None]  # j - i
+# j - i
+offsets = (torch.arange(n_positions)[None, :]
+           - torch.arange(n_positions)[:, None])
 
 
 def spread_per_offset(table, offsets):
-    """Largest (max - min) among the entries of `table` that share the same offset."""
+    """Largest (max - min) among the entries of `table` that share the same
+    offset."""
     return max(float(table[offsets == k].max() - table[offsets == k].min())
                for k in offsets.unique())
 
@@ -105,14 +115,15 @@ print(f"P·P: largest spread among pairs with the same offset = "
       f"{spread_per_offset(similarity, offsets):.1e}")
 
 # %%
-fig, (ax_code, ax_dot) = plt.subplots(1, 2, figsize=(9.5, 4), layout="constrained",
-                                      width_ratios=(1, 1.25))
+fig, (ax_code, ax_dot) = plt.subplots(
+    1, 2, figsize=(9.5, 4), layout="constrained", width_ratios=(1, 1.25))
 image = ax_code.imshow(P, cmap="RdBu_r", vmin=-1, vmax=1, aspect="auto")
 ax_code.set(xlabel="feature (2i = sin, 2i+1 = cos)", ylabel="position",
             title="Sinusoidal encodings (64 × 32)")
 fig.colorbar(image, ax=ax_code, label="value")
 for i, color in zip((0, 20, 40), ("tab:blue", "tab:orange", "tab:green")):
-    ax_dot.plot(torch.arange(n_positions), similarity[i], color=color, label=f"position {i}")
+    ax_dot.plot(torch.arange(n_positions), similarity[i], color=color,
+                label=f"position {i}")
     ax_dot.axvline(i, color=color, lw=0.8, ls=":")
 ax_dot.set(xlabel="other position j", ylabel="dot product P[i] · P[j]",
            title="Similarity of a position to the others")
@@ -139,9 +150,11 @@ plt.show()
 
 # %%
 n_copies = 8
-word = torch.randn(1, d_model, generator=generator).expand(n_copies, d_model)  # (8, d_model)
+# (8, d_model)
+word = torch.randn(1, d_model, generator=generator).expand(n_copies, d_model)
+word_with_positions = word + sinusoidal_positions(n_copies, d_model)
 for name, tokens in (("without positions", word),
-                     ("with positions   ", word + sinusoidal_positions(n_copies, d_model))):
+                     ("with positions   ", word_with_positions)):
     _, weights = attention_torch(tokens @ W_q, tokens @ W_k, tokens @ W_v,
                                  return_weights=True)  # weights (8, 8)
     print(f"{name}: weights of the query at position 3 = {weights[3]}")
@@ -173,7 +186,8 @@ print(f"\nwith positions, shuffle test: largest difference = {gap:.2f}")
 # as a 2 × 2 rotation matrix, against the library's `apply_rotary`.
 
 # %%
-def rotation(angle):  # (2, 2): turns a row vector by `angle` radians, as v @ rotation(angle)
+# (2, 2): turns a row vector by `angle` radians, as v @ rotation(angle)
+def rotation(angle):
     c, s = math.cos(angle), math.sin(angle)
     return torch.tensor([[c, s], [-s, c]])
 
@@ -183,9 +197,11 @@ for position in (0, 1, 2):
     by_hand = v2 @ rotation(position * 1.0)  # (1, 2)
     by_library = apply_rotary(v2, torch.tensor([position]))  # (1, 2)
     torch.testing.assert_close(by_library, by_hand)
-    print(f"position {position}: {by_library[0]}  (length {float(by_library.norm()):.3f})")
+    length = float(by_library.norm())
+    print(f"position {position}: {by_library[0]}  (length {length:.3f})")
 
-print("\nangles per position for d = 32: first pair, second pair, ..., last pair")
+print("\nangles per position for d = 32: "
+      "first pair, second pair, ..., last pair")
 angles = rotary_angles(4, d_model)  # (4, d_model / 2)
 print(angles[:, [0, 1, 2, -1]])
 
@@ -211,22 +227,28 @@ query_word = torch.randn(1, d_model, generator=generator)  # (1, d_model)
 key_word = torch.randn(1, d_model, generator=generator)  # (1, d_model)
 positions_table = sinusoidal_positions(n_pos, d_model)  # (n_pos, d_model)
 
-q_added = (query_word + positions_table) @ W_q  # (n_pos, d_model): the query word at each m
-k_added = (key_word + positions_table) @ W_k  # (n_pos, d_model): the key word at each n
+# (n_pos, d_model): the query word at each m
+q_added = (query_word + positions_table) @ W_q
+# (n_pos, d_model): the key word at each n
+k_added = (key_word + positions_table) @ W_k
 scores_added = q_added @ k_added.T / math.sqrt(d_model)  # (n_pos, n_pos)
 
-q_rotary = apply_rotary((query_word @ W_q).expand(n_pos, d_model))  # (n_pos, d_model)
-k_rotary = apply_rotary((key_word @ W_k).expand(n_pos, d_model))  # (n_pos, d_model)
+# (n_pos, d_model)
+q_rotary = apply_rotary((query_word @ W_q).expand(n_pos, d_model))
+# (n_pos, d_model)
+k_rotary = apply_rotary((key_word @ W_k).expand(n_pos, d_model))
 scores_rotary = q_rotary @ k_rotary.T / math.sqrt(d_model)  # (n_pos, n_pos)
 
-offset_table = torch.arange(n_pos)[:, None] - torch.arange(n_pos)[None, :]  # (n_pos, n_pos): m - n
+# (n_pos, n_pos): m - n
+offset_table = torch.arange(n_pos)[:, None] - torch.arange(n_pos)[None, :]
 spread_added = spread_per_offset(scores_added, offset_table)
 spread_rotary = spread_per_offset(scores_rotary, offset_table)
 print(f"score range overall:  added {float(scores_added.min()):+.2f} .. "
-      f"{float(scores_added.max()):+.2f},  rotary {float(scores_rotary.min()):+.2f} .. "
+      f"{float(scores_added.max()):+.2f},  "
+      f"rotary {float(scores_rotary.min()):+.2f} .. "
       f"{float(scores_rotary.max()):+.2f}")
-print(f"largest spread among pairs with the same offset: added {spread_added:.2f}, "
-      f"rotary {spread_rotary:.1e}")
+print("largest spread among pairs with the same offset: "
+      f"added {spread_added:.2f}, rotary {spread_rotary:.1e}")
 assert spread_rotary < 1e-4 < 0.1 < spread_added
 
 # The same check on a whole 5-word sentence, moved along from positions 0..4:
@@ -234,9 +256,11 @@ sentence = torch.randn(5, d_model, generator=generator)  # (5, d_model)
 
 
 def sentence_scores(shift):
-    """(5, 5) score tables of the sentence placed at positions shift .. shift + 4."""
+    """(5, 5) score tables of the sentence placed at positions
+    shift .. shift + 4."""
     where = torch.arange(5) + shift  # (5,)
-    added = sentence + sinusoidal_positions(shift + 5, d_model)[shift:]  # (5, d_model)
+    # (5, d_model)
+    added = sentence + sinusoidal_positions(shift + 5, d_model)[shift:]
     scores_add = (added @ W_q) @ (added @ W_k).T / math.sqrt(d_model)
     scores_rot = (apply_rotary(sentence @ W_q, where)
                   @ apply_rotary(sentence @ W_k, where).T / math.sqrt(d_model))
@@ -251,14 +275,18 @@ for shift in (10, 100):
           f"rotary {float((rotary_moved - rotary_at_0).abs().max()):.1e}")
 
 # %%
-fig, axes = plt.subplots(1, 2, figsize=(9.5, 4), sharey=True, layout="constrained")
+fig, axes = plt.subplots(1, 2, figsize=(9.5, 4), sharey=True,
+                         layout="constrained")
 flat_offsets = offset_table.flatten()
-for ax, scores, title in ((axes[0], scores_added, "Added sinusoidal encodings"),
-                          (axes[1], scores_rotary, "Rotary embeddings")):
-    ax.scatter(flat_offsets, scores.flatten(), s=8, alpha=0.35, color="tab:blue", linewidths=0)
+for ax, scores, title in (
+        (axes[0], scores_added, "Added sinusoidal encodings"),
+        (axes[1], scores_rotary, "Rotary embeddings")):
+    ax.scatter(flat_offsets, scores.flatten(), s=8, alpha=0.35,
+               color="tab:blue", linewidths=0)
     ax.set(xlabel="offset m − n (query position − key position)", title=title)
 axes[0].set_ylabel("score q · k / √d")
-fig.suptitle("One query word and one key word at every pair of positions 0..47 (2,304 scores)")
+fig.suptitle("One query word and one key word at every pair of positions "
+             "0..47 (2,304 scores)")
 plt.show()
 
 # %% [markdown]
@@ -282,33 +310,42 @@ plt.show()
 
 # %%
 d_wide, n_samples = 64, 2000
-distances = torch.tensor([1, 2, 3, 5, 8, 12, 20, 32, 50, 80, 128, 200, 320, 500, 800, 1280,
-                          2000, 3200, 5000])
-u = torch.randn(n_samples, 1, d_wide, generator=generator)  # (samples, 1, d): one vector each
-w = torch.randn(n_samples, 1, d_wide, generator=generator)  # (samples, 1, d): unrelated partner
-at_zero = apply_rotary(u, torch.zeros(1))  # (samples, 1, d): position 0 is no rotation
+distances = torch.tensor([1, 2, 3, 5, 8, 12, 20, 32, 50, 80, 128, 200, 320,
+                          500, 800, 1280, 2000, 3200, 5000])
+# (samples, 1, d): one vector each
+u = torch.randn(n_samples, 1, d_wide, generator=generator)
+# (samples, 1, d): unrelated partner
+w = torch.randn(n_samples, 1, d_wide, generator=generator)
+# (samples, 1, d): position 0 is no rotation
+at_zero = apply_rotary(u, torch.zeros(1))
 norm_at_zero = (u**2).sum(-1).mean()  # the average score at Δ = 0
 
 
 def mean_score(query, key_at_zero):
-    """Mean over samples of rotate(query, Δ) · key, for every Δ in `distances`."""
-    rotated = apply_rotary(query.expand(-1, len(distances), -1), distances)  # (samples, Δ, d)
+    """Mean over samples of rotate(query, Δ) · key, for every Δ in
+    `distances`."""
+    # (samples, Δ, d)
+    rotated = apply_rotary(query.expand(-1, len(distances), -1), distances)
     return (rotated * key_at_zero).sum(-1).mean(0)  # (Δ,)
 
 
 self_score = mean_score(u, at_zero) / norm_at_zero  # (Δ,), 1 at Δ = 0
 unrelated_score = mean_score(w, at_zero) / norm_at_zero  # (Δ,)
 every_distance = torch.arange(1, 5001)  # (5000,)
-frequencies = rotary_angles(2, d_wide, dtype=torch.float64)[1]  # (d/2,): angle per step, ωᵢ
-closed_form = torch.cos(every_distance[:, None] * frequencies).mean(-1)  # (5000,)
+# (d/2,): angle per step, ωᵢ
+frequencies = rotary_angles(2, d_wide, dtype=torch.float64)[1]
+# (5000,)
+closed_form = torch.cos(every_distance[:, None] * frequencies).mean(-1)
 gap = float((self_score.double() - closed_form[distances - 1]).abs().max())
 print(f"measured mean vs closed form, largest gap: {gap:.3f}")
 
 fig, ax = plt.subplots(figsize=(8.5, 4))
 ax.plot(every_distance, closed_form, color="tab:blue", lw=0.6, alpha=0.6,
         label="same vector: mean of cos(Δ·ωᵢ), every Δ")
-ax.plot(distances, self_score, "o", color="tab:blue", label="same vector, measured")
-ax.plot(distances, unrelated_score, "s", color="tab:orange", label="unrelated vectors, measured")
+ax.plot(distances, self_score, "o", color="tab:blue",
+        label="same vector, measured")
+ax.plot(distances, unrelated_score, "s", color="tab:orange",
+        label="unrelated vectors, measured")
 ax.axhline(0, color="gray", lw=0.8)
 ax.set(xscale="log", xlabel="distance Δ between query and key (positions)",
        ylabel="mean score ÷ mean score at Δ = 0",

@@ -46,7 +46,8 @@ tokens = ["the", "cat", "sat", "on", "mats"]
 n, d_model = len(tokens), 8  # tokens, features per token
 
 generator = torch.Generator().manual_seed(0)
-X = torch.randn(n, d_model, generator=generator)  # (n, d_model): one row per token
+# (n, d_model): one row per token
+X = torch.randn(n, d_model, generator=generator)
 print("X:", tuple(X.shape), "= (tokens, d_model)")
 
 # %% [markdown]
@@ -67,9 +68,10 @@ print("X:", tuple(X.shape), "= (tokens, d_model)")
 # %%
 d_k, d_v = 4, 6  # query/key width, value width
 
-W_q = torch.randn(d_model, d_k, generator=generator) / math.sqrt(d_model)  # (d_model, d_k)
-W_k = torch.randn(d_model, d_k, generator=generator) / math.sqrt(d_model)  # (d_model, d_k)
-W_v = torch.randn(d_model, d_v, generator=generator) / math.sqrt(d_model)  # (d_model, d_v)
+# (d_model, d_k), (d_model, d_k), (d_model, d_v)
+W_q = torch.randn(d_model, d_k, generator=generator) / math.sqrt(d_model)
+W_k = torch.randn(d_model, d_k, generator=generator) / math.sqrt(d_model)
+W_v = torch.randn(d_model, d_v, generator=generator) / math.sqrt(d_model)
 
 Q = X @ W_q  # (n, d_k)
 K = X @ W_k  # (n, d_k)
@@ -118,7 +120,8 @@ weights = exps / exps.sum(dim=-1, keepdim=True)  # (n, n), rows sum to 1
 print("weights:", tuple(weights.shape), "= (query tokens, key tokens)")
 print(weights)
 print("row sums:", weights.sum(dim=-1))
-torch.testing.assert_close(weights, torch.softmax(scaled, dim=-1))  # same as torch's softmax
+# same as torch's softmax
+torch.testing.assert_close(weights, torch.softmax(scaled, dim=-1))
 
 # %% [markdown]
 # ## Blend the values
@@ -130,7 +133,8 @@ torch.testing.assert_close(weights, torch.softmax(scaled, dim=-1))  # same as to
 output = weights @ V  # (n, n) @ (n, d_v) -> (n, d_v)
 print("output:", tuple(output.shape), "= (tokens, d_v)")
 
-# Row "sat" of the output, written as the explicit weighted sum of the value rows:
+# Row "sat" of the output, written as the explicit weighted sum of the value
+# rows:
 by_hand = sum(weights[i, j] * V[j] for j in range(n))  # (d_v,)
 torch.testing.assert_close(output[i], by_hand)
 print("output[sat]:", output[i])
@@ -155,25 +159,32 @@ widths = [4, 16, 64, 256, 1024]
 
 
 def weight_stats(scores):
-    """Mean largest weight and mean entropy (bits) of the softmax rows of scores (..., n_keys)."""
+    """Mean largest weight and mean entropy (bits) of the softmax rows of
+    scores (..., n_keys)."""
     weights = torch.softmax(scores, dim=-1)
     largest = weights.max(dim=-1).values.mean()
-    entropy = -(weights * torch.log2(weights.clamp_min(1e-30))).sum(dim=-1).mean()
+    bits = weights * torch.log2(weights.clamp_min(1e-30))
+    entropy = -bits.sum(dim=-1).mean()
     return float(largest), float(entropy)
 
 
-saturation = {"unscaled": [], "scaled": []}  # width -> (mean largest weight, mean entropy)
-print(f"{'':>5}  {'score std':^15}  {'largest weight':^15}  {'entropy (bits)':^15}")
+# width -> (mean largest weight, mean entropy)
+saturation = {"unscaled": [], "scaled": []}
+print(f"{'':>5}  {'score std':^15}  "
+      f"{'largest weight':^15}  {'entropy (bits)':^15}")
 print(f"{'d':>5}" + f"  {'Q Kᵀ':>7}{'/ √d':>8}" * 3)
 for d in widths:
     q = torch.randn(n_queries, d, generator=generator)  # (n_queries, d)
     k = torch.randn(n_keys, d, generator=generator)  # (n_keys, d)
     raw = q @ k.T  # (n_queries, n_keys)
-    unscaled, scaled_stats = weight_stats(raw), weight_stats(raw / math.sqrt(d))
+    unscaled = weight_stats(raw)
+    scaled_stats = weight_stats(raw / math.sqrt(d))
     saturation["unscaled"].append(unscaled)
     saturation["scaled"].append(scaled_stats)
-    print(f"{d:>5}  {float(raw.std()):>7.1f}{float(raw.std()) / math.sqrt(d):>8.2f}  "
-          f"{unscaled[0]:>7.3f}{scaled_stats[0]:>8.3f}  {unscaled[1]:>7.2f}{scaled_stats[1]:>8.2f}")
+    std = float(raw.std())
+    print(f"{d:>5}  {std:>7.1f}{std / math.sqrt(d):>8.2f}  "
+          f"{unscaled[0]:>7.3f}{scaled_stats[0]:>8.3f}  "
+          f"{unscaled[1]:>7.2f}{scaled_stats[1]:>8.2f}")
 
 # %%
 fig, (ax_max, ax_entropy) = plt.subplots(1, 2, figsize=(9, 3.8))
@@ -184,10 +195,12 @@ for label, style in (("unscaled", "o-"), ("scaled", "s-")):
     ax_entropy.plot(widths, entropy, style, label=name)
 ax_max.axhline(1 / n_keys, color="gray", lw=0.8, ls=":")
 ax_max.set(xscale="log", ylim=(0, 1.05), xlabel="feature width d",
-           ylabel="mean largest weight in a row", title="How much the top key takes")
+           ylabel="mean largest weight in a row",
+           title="How much the top key takes")
 ax_entropy.axhline(math.log2(n_keys), color="gray", lw=0.8, ls=":")
 ax_entropy.set(xscale="log", ylim=(0, 5.3), xlabel="feature width d",
-               ylabel="mean row entropy (bits)", title="How spread the weights are")
+               ylabel="mean row entropy (bits)",
+               title="How spread the weights are")
 ax_max.legend(loc="center right")
 for ax in (ax_max, ax_entropy):
     ax.set_xticks(widths, [str(d) for d in widths])
@@ -218,7 +231,8 @@ causal = causal_mask(n)  # (n, n) bool, True on and below the diagonal
 print("causal mask:", tuple(causal.shape), "= (query tokens, key tokens)")
 print(causal.int())
 
-causal_weights = torch.softmax(scaled.masked_fill(~causal, float("-inf")), dim=-1)  # (n, n)
+causal_scores = scaled.masked_fill(~causal, float("-inf"))  # (n, n)
+causal_weights = torch.softmax(causal_scores, dim=-1)  # (n, n)
 causal_output = causal_weights @ V  # (n, d_v)
 print("causal weights:")
 print(causal_weights)
@@ -230,9 +244,11 @@ assert (causal_weights[~causal] == 0).all()  # exactly zero above the diagonal
 
 # %%
 X_changed = X.clone()
-X_changed[-1] = torch.randn(d_model, generator=generator)  # a different last word
-changed_output = attention_torch(X_changed @ W_q, X_changed @ W_k, X_changed @ W_v,
-                                 mask=causal)  # (n, d_v)
+# a different last word
+X_changed[-1] = torch.randn(d_model, generator=generator)
+changed_output = attention_torch(
+    X_changed @ W_q, X_changed @ W_k, X_changed @ W_v, mask=causal
+)  # (n, d_v)
 torch.testing.assert_close(changed_output[:-1], causal_output[:-1])
 print("largest change in outputs 0..3:",
       f"{float((changed_output[:-1] - causal_output[:-1]).abs().max()):.1e}")
@@ -246,14 +262,18 @@ print("largest change in output 4:   ",
 # `[True, True, True, False, False]`.
 
 # %%
-is_real = torch.tensor([True, True, True, False, False])  # (n,): which positions are words
+# (n,): which positions are words
+is_real = torch.tensor([True, True, True, False, False])
 padded_tokens = tokens[:3] + ["<pad>", "<pad>"]
-padding = is_real[None, :].expand(n, n)  # (n, n): the same key mask for every query
-padded_weights = torch.softmax(scaled.masked_fill(~padding, float("-inf")), dim=-1)  # (n, n)
+# (n, n): the same key mask for every query
+padding = is_real[None, :].expand(n, n)
+padded_scores = scaled.masked_fill(~padding, float("-inf"))  # (n, n)
+padded_weights = torch.softmax(padded_scores, dim=-1)  # (n, n)
 print("padding weights:")
 print(padded_weights)
 assert (padded_weights[:, ~is_real] == 0).all()  # no weight on the padding
-# The padding rows (queries 3 and 4) still get outputs; a model ignores them downstream.
+# The padding rows (queries 3 and 4) still get outputs; a model ignores them
+# downstream.
 
 # %% [markdown]
 # The two masks side by side: rows are the tokens asking, columns the tokens answering. Grey
@@ -261,17 +281,23 @@ assert (padded_weights[:, ~is_real] == 0).all()  # no weight on the padding
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(9, 4.2), layout="constrained")
-panels = ((axes[0], causal_weights, causal, tokens, "Causal mask: no looking ahead"),
-          (axes[1], padded_weights, padding, padded_tokens, "Padding mask: last two are pads"))
+panels = (
+    (axes[0], causal_weights, causal, tokens,
+     "Causal mask: no looking ahead"),
+    (axes[1], padded_weights, padding, padded_tokens,
+     "Padding mask: last two are pads"),
+)
 for ax, table, mask, labels, title in panels:
-    shown = table.masked_fill(~mask, float("nan"))  # NaN cells are drawn in grey below
+    # NaN cells are drawn in grey below
+    shown = table.masked_fill(~mask, float("nan"))
     cmap = plt.get_cmap("viridis").with_extremes(bad="lightgray")
     image = ax.imshow(shown, cmap=cmap, vmin=0, vmax=1)
     for row in range(n):
         for col in range(n):
             value = float(table[row, col])
-            ax.text(col, row, f"{value:.2f}", ha="center", va="center", fontsize=10,
-                    color="black" if value > 0.6 or not mask[row, col] else "white")
+            dark = value > 0.6 or not mask[row, col]
+            ax.text(col, row, f"{value:.2f}", ha="center", va="center",
+                    fontsize=10, color="black" if dark else "white")
     ax.set_xticks(range(n), labels)
     ax.set_yticks(range(n), labels)
     ax.set(xlabel="key (token answering)", title=title)
@@ -293,7 +319,8 @@ plt.show()
 # functions ever disagree, the assertions stop this notebook.
 
 # %%
-library_output, library_weights = attention_torch(Q, K, V, return_weights=True)  # (n, d_v), (n, n)
+# (n, d_v), (n, n)
+library_output, library_weights = attention_torch(Q, K, V, return_weights=True)
 torch.testing.assert_close(library_output, output)
 torch.testing.assert_close(library_weights, weights)
 
@@ -301,9 +328,14 @@ torch_output = F.scaled_dot_product_attention(Q, K, V)  # (n, d_v)
 torch.testing.assert_close(torch_output, output)
 
 # With masks: the boolean convention is the same (True = may attend).
-torch.testing.assert_close(attention_torch(Q, K, V, mask=causal), causal_output)
-torch.testing.assert_close(F.scaled_dot_product_attention(Q, K, V, is_causal=True), causal_output)
-torch.testing.assert_close(F.scaled_dot_product_attention(Q, K, V, attn_mask=padding),
-                           padded_weights @ V)
-print("hand-built == attnsheet.attention.attention_torch == F.scaled_dot_product_attention")
-print("largest gap to torch:", f"{float((torch_output - output).abs().max()):.1e}")
+torch.testing.assert_close(attention_torch(Q, K, V, mask=causal),
+                           causal_output)
+torch.testing.assert_close(
+    F.scaled_dot_product_attention(Q, K, V, is_causal=True), causal_output)
+torch.testing.assert_close(
+    F.scaled_dot_product_attention(Q, K, V, attn_mask=padding),
+    padded_weights @ V)
+print("hand-built == attnsheet.attention.attention_torch"
+      " == F.scaled_dot_product_attention")
+torch_gap = float((torch_output - output).abs().max())
+print("largest gap to torch:", f"{torch_gap:.1e}")
