@@ -10,12 +10,21 @@ import pytest
 import torch
 
 import attnsheet
+from attnsheet._threads import single_thread
 from attnsheet.tinylm import CharVocab, TinyLM, train
 from attnsheet.transformer import KVCache
 
 TOLERANCE = 1e-5  # float32, cached vs full forward
 TEXT = ("Beautiful is better than ugly.\nExplicit is better than implicit.\n"
         "Simple is better than complex.\nComplex is better than complicated.\n")
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """These matrices are tiny: on a busy 2-core machine, two torch threads fighting over the
+    cores made the training test take tens of seconds instead of under one."""
+    with single_thread():
+        yield
 
 
 def seeded_model(vocab_size=20, max_len=48, seed=0, **sizes):
@@ -152,21 +161,31 @@ def test_training_lowers_the_loss_and_repeats():
 
 
 def test_written_out_adam_matches_torch_adam():
-    # train() writes Adam out (torch.optim costs seconds of import); it must be the same update.
+    # train() writes Adam out, because building a torch.optim optimizer imports torch._dynamo
+    # (seconds). The reference is torch.optim.adam.adam, the function torch.optim.Adam.step
+    # calls, which does not import it either.
+    from torch.optim.adam import adam as torch_adam
+
     from attnsheet.tinylm import _Adam
 
     torch.manual_seed(0)
     ours, theirs = torch.nn.Linear(6, 3), torch.nn.Linear(6, 3)
     theirs.load_state_dict(ours.state_dict())
     start = ours.weight.detach().clone()
-    adam, reference = _Adam(list(ours.parameters()), lr=0.05), torch.optim.Adam(
-        theirs.parameters(), lr=0.05)
+    adam = _Adam(list(ours.parameters()), lr=0.05)
+    params = list(theirs.parameters())
+    means, squares = [torch.zeros_like(p) for p in params], [torch.zeros_like(p) for p in params]
+    steps = [torch.tensor(0.0) for _ in params]
     x = torch.randn(16, 6, generator=torch.Generator().manual_seed(1))
     for _ in range(5):
-        for model, optimizer in ((ours, adam), (theirs, reference)):
+        for model in (ours, theirs):
             model.zero_grad()
             (model(x) ** 2).mean().backward()
-            optimizer.step()
+        adam.step()
+        with torch.no_grad():
+            torch_adam(params, [p.grad for p in params], means, squares, [], steps,
+                       foreach=False, amsgrad=False, beta1=0.9, beta2=0.999, lr=0.05,
+                       weight_decay=0.0, eps=1e-8, maximize=False)
     assert (ours.weight - theirs.weight).abs().max().item() < 1e-6
     assert (ours.weight - start).abs().max().item() > 1e-2  # and the weights did move
 
