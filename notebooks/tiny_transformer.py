@@ -49,7 +49,7 @@ torch.set_num_threads(1)
 # The model needs some text to learn from. Python carries a little inside itself: the Zen
 # of Python (what `import this` prints) and the documentation at the top of its standard
 # modules. These texts change slightly between Python versions, so the counts below and
-# everything learned from them can differ a little on another machine.
+# everything learned from them can differ a little with another version of Python.
 #
 # Each distinct character gets a number, its id. The model only ever sees these ids.
 
