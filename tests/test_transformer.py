@@ -1,5 +1,6 @@
 """The transformer block (T1): equal to torch's encoder layer, its parts, its input checks;
-and its code has no loop over positions (O2)."""
+its code has no loop over positions (O2); its key/value cache gives the causal forward's
+result, fed in any pieces."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import pytest
 import torch
 
 from attnsheet import TransformerBlock, causal_mask, elman_rnn_torch, parameter_breakdown
+from attnsheet.transformer import KVCache
 from attnsheet.evidence.transformer import loops_reachable, sublayer_calls
 
 from .helpers import SNIPPETS
@@ -138,3 +140,102 @@ def test_one_call_runs_every_sublayer_once_on_all_positions():
         calls = sublayer_calls(block, torch.randn(n, 32))
     assert set(calls) == {name for name, _ in block.named_modules() if name}
     assert all(positions == [n] for positions in calls.values()), calls
+
+
+# --- the key/value cache: new positions only, same result as the causal forward ---------------
+
+
+def fed_in_pieces(block, x, sizes):
+    """forward_cached on consecutive slices of x (..., n, d_model) of the given sizes."""
+    assert sum(sizes) == x.shape[-2]
+    outs, cache, start = [], None, 0
+    for size in sizes:
+        out, cache = block.forward_cached(x[..., start:start + size, :], cache)
+        assert out.shape == x[..., start:start + size, :].shape
+        assert cache.length == start + size
+        outs.append(out)
+        start += size
+    return torch.cat(outs, dim=-2), cache
+
+
+@pytest.mark.parametrize("shape", [(12, 32), (3, 12, 32)], ids=["one sequence", "batch"])
+@pytest.mark.parametrize("sizes", [[1] * 12, [5, 1, 3, 2, 1], [12]],
+                         ids=["token by token", "mixed chunks", "all at once"])
+def test_cached_pieces_equal_the_causal_forward(shape, sizes):
+    block = seeded_block()
+    x = torch.randn(*shape, generator=torch.Generator().manual_seed(3))
+    with torch.no_grad():
+        full = block(x, causal_mask(shape[-2]))
+        pieces, cache = fed_in_pieces(block, x, sizes)
+        q, k, v = block.project_heads(block.norm_attention(x))
+    assert (pieces - full).abs().max().item() < TOLERANCE
+    # The cache holds exactly the keys and values of every position, in order.
+    assert cache.keys.shape == (*shape[:-2], 4, shape[-2], 8)
+    assert (cache.keys - k).abs().max().item() < TOLERANCE
+    assert (cache.values - v).abs().max().item() < TOLERANCE
+
+
+def test_cache_is_what_makes_it_causal():
+    # Without the past in the cache, the last position sees only itself: a different answer.
+    # So the equality above needs the cached keys and values, not just the new position.
+    block, x = seeded_block(), torch.randn(6, 32, generator=torch.Generator().manual_seed(4))
+    with torch.no_grad():
+        full = block(x, causal_mask(6))
+        alone, _ = block.forward_cached(x[-1:])
+        unmasked = block(x)  # every position sees the future too
+        in_two, _ = fed_in_pieces(block, x, [3, 3])
+    assert (alone - full[-1:]).abs().max().item() > 1e-3
+    # ...and the chunk's own mask matters: the unmasked forward differs before the last row.
+    assert (unmasked[:-1] - full[:-1]).abs().max().item() > 1e-3
+    assert (in_two - full).abs().max().item() < TOLERANCE
+
+
+def test_forward_cached_computes_projections_for_new_positions_only():
+    block, n_past = seeded_block(), 9
+    x = torch.randn(n_past + 1, 32, generator=torch.Generator().manual_seed(5))
+    with torch.no_grad():
+        _, cache = block.forward_cached(x[:n_past])
+        seen: dict[str, list[int]] = {}  # sub-layer -> positions each of its calls saw
+
+        def record(module, args, name):  # a pre-hook returning None leaves the input alone
+            seen.setdefault(name, []).append(int(args[0].shape[-2]))
+
+        handles = [module.register_forward_pre_hook(
+                       lambda module, args, name=name: record(module, args, name))
+                   for name, module in block.named_modules() if name]
+        try:
+            block.forward_cached(x[n_past:], cache)
+        finally:
+            for handle in handles:
+                handle.remove()
+    assert set(seen) == {name for name, _ in block.named_modules() if name}
+    assert all(calls == [1] for calls in seen.values()), seen  # one position, not ten
+
+
+def test_forward_cached_rejects_bad_input():
+    block = seeded_block()
+    x = torch.randn(2, 5, 32)
+    with torch.no_grad():
+        _, cache = block.forward_cached(x)
+    with pytest.raises(ValueError, match=r"x_new's last dim must be d_model=32"):
+        block.forward_cached(torch.randn(2, 1, 16), cache)
+    with pytest.raises(ValueError, match=r"x_new must not be empty"):
+        block.forward_cached(torch.randn(2, 0, 32), cache)
+    with pytest.raises(ValueError, match=r"x_new must be \(n_new, d_model\) or"):
+        block.forward_cached(torch.randn(1, 2, 1, 32))
+    with pytest.raises(ValueError, match="cache must be a KVCache or None: got tuple"):
+        block.forward_cached(x[:, :1], (cache.keys, cache.values))
+    with pytest.raises(ValueError, match=r"cache.keys must have shape \(3, 4, 'n_past', 8\)"
+                                         r".*another batch"):
+        block.forward_cached(torch.randn(3, 1, 32), cache)  # batch 3, cache made for 2
+    with pytest.raises(ValueError, match=r"cache.keys must have shape \(4, 'n_past', 8\)"):
+        block.forward_cached(torch.randn(1, 32), cache)  # one sequence, batched cache
+    with pytest.raises(ValueError, match=r"cache.keys must have shape .*another block"):
+        other = seeded_block(d_model=32, n_heads=2, d_ff=64)  # 2 heads of 16, not 4 of 8
+        other.forward_cached(x[:, :1], cache)
+    with pytest.raises(ValueError, match="cache.keys and x_new must have the same dtype"):
+        block.forward_cached(x[:, :1], KVCache(cache.keys.double(), cache.values))
+    with pytest.raises(ValueError, match="cache.keys and cache.values must have the same shape"):
+        block.forward_cached(x[:, :1], KVCache(cache.keys, cache.values[:, :, :2]))
+    with pytest.raises(ValueError, match="x_new contains non-finite"):
+        block.forward_cached(torch.full((2, 1, 32), float("inf")), cache)

@@ -3,11 +3,13 @@
 Small, readable reference implementations, each in numpy and in torch: a stable softmax,
 scaled dot-product attention with boolean masks (True = may attend, as in torch's
 scaled_dot_product_attention), multi-head self-attention and a minimal Elman RNN for
-contrast; in torch only, a compact pre-norm transformer block, sinusoidal positions, a
-causal mask, rotary position embeddings, and two cheaper attentions for long sequences
-(chunked exact attention with an online softmax, and sliding-window attention). The tests
-check them against torch's own implementations, and every function rejects bad input with a
-ValueError that names the problem instead of returning NaN.
+contrast; in torch only, a compact pre-norm transformer block with a key/value cache for
+generating one token at a time, sinusoidal positions, a causal mask, rotary position
+embeddings, a tiny character-level language model built from the block, and two cheaper
+attentions for long sequences (chunked exact attention with an online softmax, and
+sliding-window attention). The tests check them against torch's own implementations, and
+every function rejects bad input with a ValueError that names the problem instead of
+returning NaN.
 """
 
 import importlib
@@ -27,13 +29,20 @@ _HOME = {
     "init_elman_np": "rnn",
     "apply_rotary": "rotary",
     "rotary_angles": "rotary",
+    "KVCache": "transformer",
     "TransformerBlock": "transformer",
     "causal_mask": "transformer",
     "parameter_breakdown": "transformer",
     "sinusoidal_positions": "transformer",
+    "CharVocab": "tinylm",
+    "TinyLM": "tinylm",
+    "train": "tinylm",
 }
 
 __all__ = [
+    "CharVocab",
+    "KVCache",
+    "TinyLM",
     "TransformerBlock",
     "apply_rotary",
     "attention_np",
@@ -50,6 +59,7 @@ __all__ = [
     "sinusoidal_positions",
     "sliding_window_attention_torch",
     "softmax_np",
+    "train",
 ]
 
 

@@ -7,11 +7,16 @@ There is no loop over positions anywhere: each line above is one batched tensor 
 over the whole sequence. The block matches `torch.nn.TransformerEncoderLayer(norm_first=True,
 dropout=0.0, batch_first=True)` given the same weights (`to_torch_layer`). The transformer
 page shows it; the pitfalls page uses the positions and the mask.
+
+For generating text one token at a time, `forward_cached` runs the block on the new
+positions only, keeping the keys and values of earlier positions in a `KVCache`: the
+result equals `forward` with `causal_mask` on the whole sequence.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import torch
 from torch import nn
@@ -27,7 +32,30 @@ from ._checks import (
 )
 from .attention import _attend_torch
 
-__all__ = ["TransformerBlock", "causal_mask", "parameter_breakdown", "sinusoidal_positions"]
+__all__ = [
+    "KVCache",
+    "TransformerBlock",
+    "causal_mask",
+    "parameter_breakdown",
+    "sinusoidal_positions",
+]
+
+
+@dataclass(frozen=True)
+class KVCache:
+    """The keys and values one block computed for the positions it has already seen.
+
+    keys, values: (n_heads, n_past, d_head), or (batch, n_heads, n_past, d_head). Made by
+    `TransformerBlock.forward_cached`, which returns a new, longer cache at every call.
+    """
+
+    keys: torch.Tensor  # (..., n_heads, n_past, d_head)
+    values: torch.Tensor  # (..., n_heads, n_past, d_head)
+
+    @property
+    def length(self) -> int:
+        """n_past: how many positions the cache holds."""
+        return int(self.keys.shape[-2])
 
 
 class TransformerBlock(nn.Module):
@@ -56,18 +84,26 @@ class TransformerBlock(nn.Module):
 
     def attention(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         """Multi-head self-attention of already-normalised x (..., n, d_model)."""
+        q, k, v = self.project_heads(x)  # each (..., n_heads, n, d_head)
+        # The (n, n) mask, if any, broadcasts over the batch and the heads.
+        out, _ = _attend_torch(q, k, v, mask)  # (..., n_heads, n, d_head)
+        return self.merge_heads(out)  # (..., n, d_model)
+
+    def project_heads(self, x: torch.Tensor):
+        """Queries, keys and values of x (..., n, d_model), split into heads: three tensors
+        (..., n_heads, n, d_head), head h holding features h*d_head:(h+1)*d_head."""
         *batch, n, d_model = x.shape  # batch dims, tokens, features
         d_head = d_model // self.n_heads  # features per head
 
         def split_heads(projected):  # (..., n, d_model) -> (..., n_heads, n, d_head)
             return projected.reshape(*batch, n, self.n_heads, d_head).transpose(-3, -2)
 
-        q = split_heads(self.w_q(x))  # (..., n_heads, n, d_head)
-        k = split_heads(self.w_k(x))  # (..., n_heads, n, d_head)
-        v = split_heads(self.w_v(x))  # (..., n_heads, n, d_head)
-        # The (n, n) mask, if any, broadcasts over the batch and the heads.
-        out, _ = _attend_torch(q, k, v, mask)  # (..., n_heads, n, d_head)
-        concat = out.transpose(-3, -2).reshape(*batch, n, d_model)  # heads side by side
+        return split_heads(self.w_q(x)), split_heads(self.w_k(x)), split_heads(self.w_v(x))
+
+    def merge_heads(self, out: torch.Tensor) -> torch.Tensor:
+        """The heads' outputs (..., n_heads, n, d_head) side by side, then mixed by w_o."""
+        *batch, n_heads, n, d_head = out.shape
+        concat = out.transpose(-3, -2).reshape(*batch, n, n_heads * d_head)  # (..., n, d_model)
         return self.w_o(concat)  # (..., n, d_model)
 
     def feed_forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -84,28 +120,88 @@ class TransformerBlock(nn.Module):
         h = x + self.attention(self.norm_attention(x), mask)  # (..., n, d_model)
         return h + self.feed_forward(self.norm_ff(h))  # (..., n, d_model)
 
-    def _check_inputs(self, x, mask) -> None:
-        require_tensor("x", x)
-        require_min_ndim("x", x, 2, "(n, d_model) or (batch, n, d_model)")
+    def forward_cached(self, x_new: torch.Tensor, cache: KVCache | None = None):
+        """Run the block on new positions only, attending to them and to the cached past.
+
+        x_new (n_new, d_model) or (batch, n_new, d_model): the positions that follow the
+        ones in `cache` (None: nothing before them). Computes queries, keys and values for
+        the new positions alone; new position i sees every cached position and the new
+        positions up to i (the causal rule). Returns (out, cache): out has x_new's shape and
+        equals the matching rows of `forward(x, causal_mask(n))` on the whole sequence;
+        the returned cache holds the past and the new keys and values.
+        """
+        self._check_inputs(x_new, None, name="x_new")
+        self._check_cache(cache, x_new)
+        n_new = x_new.shape[-2]
+        normed = self.norm_attention(x_new)  # (..., n_new, d_model)
+        q, k_new, v_new = self.project_heads(normed)  # each (..., n_heads, n_new, d_head)
+        if cache is None:
+            keys, values = k_new, v_new
+        else:  # past then new, along the positions axis
+            keys = torch.cat([cache.keys, k_new], dim=-2)  # (..., n_heads, n_all, d_head)
+            values = torch.cat([cache.values, v_new], dim=-2)  # (..., n_heads, n_all, d_head)
+        n_all = keys.shape[-2]  # n_past + n_new
+        n_past = n_all - n_new
+        if n_new == 1:  # the newest position may see every key: nothing to mask
+            mask = None
+        else:  # row i (position n_past + i) sees keys 0..n_past + i: causal_mask(n_all)[n_past:]
+            mask = torch.ones(n_new, n_all, dtype=torch.bool, device=x_new.device).tril(n_past)
+        out, _ = _attend_torch(q, keys, values, mask)  # (..., n_heads, n_new, d_head)
+        h = x_new + self.merge_heads(out)  # (..., n_new, d_model)
+        out = h + self.feed_forward(self.norm_ff(h))  # (..., n_new, d_model)
+        return out, KVCache(keys, values)
+
+    def _check_inputs(self, x, mask, name: str = "x") -> None:
+        layout = f"({'n' if name == 'x' else 'n_new'}, d_model)"
+        layouts = f"{layout} or (batch, {layout[1:]}"
+        require_tensor(name, x)
+        require_min_ndim(name, x, 2, layouts)
         if x.ndim > 3:
-            raise ValueError(
-                f"x must be (n, d_model) or (batch, n, d_model): got x.shape={tuple(x.shape)}"
-            )
-        require_nonempty("x", x, "(n, d_model) or (batch, n, d_model)")
+            raise ValueError(f"{name} must be {layouts}: got {name}.shape={tuple(x.shape)}")
+        require_nonempty(name, x, layouts)
         if x.shape[-1] != self.d_model:
             raise ValueError(
-                f"x's last dim must be d_model={self.d_model}: got x.shape={tuple(x.shape)}"
+                f"{name}'s last dim must be d_model={self.d_model}: "
+                f"got {name}.shape={tuple(x.shape)}"
             )
         weight = self.w_q.weight
-        require_same("x", x.dtype, "the block's weights", weight.dtype, "dtype")
-        require_same("x", x.device, "the block's weights", weight.device, "device")
-        require_finite("x", x)
+        require_same(name, x.dtype, "the block's weights", weight.dtype, "dtype")
+        require_same(name, x.device, "the block's weights", weight.device, "device")
+        require_finite(name, x)
         if mask is not None:
             if not isinstance(mask, torch.Tensor):
                 raise ValueError(f"mask must be a torch.Tensor: got {type(mask).__name__}")
             require_same("mask", mask.device, "x", x.device, "device")
             n = x.shape[-2]
             require_mask("mask", mask, n, n, batch_shape=())
+
+    def _check_cache(self, cache, x_new) -> None:
+        if cache is None:
+            return
+        if not isinstance(cache, KVCache):
+            raise ValueError(f"cache must be a KVCache or None: got {type(cache).__name__}")
+        d_head = self.d_model // self.n_heads
+        batch = tuple(x_new.shape[:-2])  # () for one sequence, (batch,) for a batch
+        for name in ("keys", "values"):
+            tensor = getattr(cache, name)
+            require_tensor(f"cache.{name}", tensor)
+            require_same(f"cache.{name}", tensor.dtype, "x_new", x_new.dtype, "dtype")
+            require_same(f"cache.{name}", tensor.device, "x_new", x_new.device, "device")
+            shape = tuple(tensor.shape)
+            fits = (len(shape) == len(batch) + 3 and shape[:len(batch)] == batch
+                    and shape[-3] == self.n_heads and shape[-1] == d_head)
+            if not fits:
+                raise ValueError(
+                    f"cache.{name} must have shape {batch + (self.n_heads, 'n_past', d_head)}"
+                    f" for x_new.shape={tuple(x_new.shape)} (batch dims, n_heads, n_past, d_head):"
+                    f" got cache.{name}.shape={shape}; was the cache made by another block or"
+                    f" for another batch?"
+                )
+        if cache.keys.shape != cache.values.shape:
+            raise ValueError(
+                f"cache.keys and cache.values must have the same shape: got "
+                f"{tuple(cache.keys.shape)} and {tuple(cache.values.shape)}"
+            )
 
     def to_torch_layer(self) -> nn.TransformerEncoderLayer:
         """torch's own pre-norm encoder layer holding this block's weights (a copy)."""
