@@ -38,9 +38,10 @@ from attnsheet.transformer import causal_mask
 
 plt.rcParams["figure.dpi"] = 100
 plt.rcParams["font.size"] = 11
-# One thread for torch throughout. This page is built on a small machine (2 cores) shared
-# with other work; there, two threads competing for the cores made these small computations
-# slower and far more erratic than one. The timings at the end need steady numbers most.
+# One thread for torch throughout. This page is built on a small machine
+# (2 cores) shared with other work; there, two threads competing for the
+# cores made these small computations slower and far more erratic than one.
+# The timings at the end need steady numbers most.
 torch.set_num_threads(1)
 
 # %% [markdown]
@@ -54,9 +55,11 @@ torch.set_num_threads(1)
 # Each distinct character gets a number, its id. The model only ever sees these ids.
 
 # %%
-with contextlib.redirect_stdout(io.StringIO()):  # `import this` prints the Zen; keep it quiet
+# `import this` prints the Zen; keep it quiet
+with contextlib.redirect_stdout(io.StringIO()):
     import this
-zen = codecs.decode(this.s, "rot13")  # the module stores the Zen scrambled (rot13)
+# the module stores the Zen scrambled (rot13)
+zen = codecs.decode(this.s, "rot13")
 text = "\n\n".join([zen, json.__doc__, collections.__doc__, argparse.__doc__])
 
 vocab = CharVocab(text)
@@ -88,7 +91,8 @@ for char, row in zip(word, mask.int().tolist()):
 
 # %%
 torch.manual_seed(0)  # the starting weights are random: fix them
-model = TinyLM(len(vocab), max_len=192, d_model=64, n_heads=4, n_layers=2, d_ff=128)
+model = TinyLM(len(vocab), max_len=192, d_model=64, n_heads=4, n_layers=2,
+               d_ff=128)
 print(f"{sum(p.numel() for p in model.parameters()):,} parameters, "
       f"context of at most {model.max_len} characters")
 
@@ -96,13 +100,19 @@ print(f"{sum(p.numel() for p in model.parameters()):,} parameters, "
 sample = ids[:40]  # (40,)
 changed_at = 25
 altered = sample.clone()
-altered[changed_at] = (altered[changed_at] + 1) % len(vocab)  # a different character there
+# a different character there
+altered[changed_at] = (altered[changed_at] + 1) % len(vocab)
 with torch.no_grad():
-    logits, logits_altered = model(sample), model(altered)  # each (40, vocab_size)
-change = (logits - logits_altered).abs().amax(dim=-1)  # (40,) largest change per position
-print(f"largest change before position {changed_at}: {change[:changed_at].max().item():.3g}")
-print(f"smallest change from position {changed_at} on: {change[changed_at:].min().item():.3g}")
-assert change[:changed_at].max().item() == 0.0, "an earlier position saw a later character"
+    # each (40, vocab_size)
+    logits, logits_altered = model(sample), model(altered)
+# (40,) largest change per position
+change = (logits - logits_altered).abs().amax(dim=-1)
+print(f"largest change before position {changed_at}: "
+      f"{change[:changed_at].max().item():.3g}")
+print(f"smallest change from position {changed_at} on: "
+      f"{change[changed_at:].min().item():.3g}")
+assert change[:changed_at].max().item() == 0.0, (
+    "an earlier position saw a later character")
 assert change[changed_at:].min().item() > 0.0
 
 # %% [markdown]
@@ -124,18 +134,21 @@ train_ids, held_out_ids = ids[:split], ids[split:]  # (n_train,), (n_held_out,)
 context = 64
 
 start = time.perf_counter()
-losses = train(model, train_ids, steps=200, batch=8, context=context, lr=1e-2, seed=0)
+losses = train(model, train_ids, steps=200, batch=8, context=context,
+               lr=1e-2, seed=0)
 train_seconds = time.perf_counter() - start
 
 uniform_loss = math.log(len(vocab))
 for step in range(0, len(losses), 25):
     print(f"step {step:3d}: loss {losses[step]:.2f}")
-print(f"step {len(losses) - 1:3d}: loss {losses[-1]:.2f}   ({train_seconds:.1f} s of training)")
+print(f"step {len(losses) - 1:3d}: loss {losses[-1]:.2f}   "
+      f"({train_seconds:.1f} s of training)")
 print(f"guessing uniformly: ln({len(vocab)}) = {uniform_loss:.2f}")
 
 # Held-out text, cut into consecutive windows of `context` characters.
 n_windows = (len(held_out_ids) - 1) // context
-inputs = held_out_ids[: n_windows * context].reshape(n_windows, context)  # (windows, context)
+# (windows, context)
+inputs = held_out_ids[: n_windows * context].reshape(n_windows, context)
 targets = held_out_ids[1 : n_windows * context + 1].reshape(n_windows, context)
 with torch.no_grad():
     held_out_logits = model(inputs)  # (windows, context, vocab_size)
@@ -146,14 +159,17 @@ print(f"held-out text ({n_windows * context} characters never trained on): "
 
 # %%
 fig, ax = plt.subplots(figsize=(8, 3.5))
-ax.plot(losses, color="tab:blue", linewidth=1, label="training loss (one batch per step)")
-ax.axhline(uniform_loss, color="gray", linestyle="--", label="guessing uniformly: ln(vocabulary)")
+ax.plot(losses, color="tab:blue", linewidth=1,
+        label="training loss (one batch per step)")
+ax.axhline(uniform_loss, color="gray", linestyle="--",
+           label="guessing uniformly: ln(vocabulary)")
 ax.axhline(held_out_loss, color="tab:orange", linestyle=":", linewidth=2,
            label="held-out text, after training")
 ax.set_xlabel("training step")
 ax.set_ylabel("loss (nats per character)")
 ax.set_title("The tiny model's loss while it trains")
-ax.set_ylim(top=max(losses[0], uniform_loss) + 1.5)  # room for the legend above the lines
+# room for the legend above the lines
+ax.set_ylim(top=max(losses[0], uniform_loss) + 1.5)
 ax.legend(fontsize=10, loc="upper right")
 plt.tight_layout()
 plt.show()
@@ -174,9 +190,11 @@ plt.show()
 
 # %%
 prompt = "Beautiful is "
-generated = model.generate(vocab.encode(prompt), n_new=context - len(prompt), use_cache=True,
-                           greedy=False, generator=torch.Generator().manual_seed(0),
-                           temperature=0.8)  # (context,) prompt ids, then the new ones
+# (context,) prompt ids, then the new ones
+generated = model.generate(vocab.encode(prompt), n_new=context - len(prompt),
+                           use_cache=True, greedy=False,
+                           generator=torch.Generator().manual_seed(0),
+                           temperature=0.8)
 print(vocab.decode(generated))
 
 # %% [markdown]
@@ -212,20 +230,26 @@ print(vocab.decode(generated))
 
 # %%
 def generate_timed(prompt_ids, n_new, use_cache):
-    """Greedy generation as in TinyLM.generate, with the time each step took."""
-    ids, caches, step_seconds = prompt_ids, None, []  # ids: (n,) grows by one per step
+    """Greedy generation as in TinyLM.generate, with the time each step took.
+    """
+    # ids: (n,) grows by one per step
+    ids, caches, step_seconds = prompt_ids, None, []
     with torch.no_grad():
         for _ in range(n_new):
             start = time.perf_counter()
             if not use_cache:  # the whole text so far, again
                 logits = model(ids)[-1]  # (n, vocab_size) -> last row
-            elif caches is None:  # first step: the prompt, once, filling the caches
+            elif caches is None:
+                # first step: the prompt, once, filling the caches
                 logits, caches = model.forward_cached(ids)
                 logits = logits[-1]
-            else:  # only the newest character; earlier keys and values come from the caches
+            else:
+                # only the newest character; earlier keys and values come
+                # from the caches
                 logits, caches = model.forward_cached(ids[-1:], caches)
                 logits = logits[-1]
-            ids = torch.cat([ids, logits.argmax().reshape(1)])  # the most likely character
+            # the most likely character
+            ids = torch.cat([ids, logits.argmax().reshape(1)])
             step_seconds.append(time.perf_counter() - start)
     return ids, np.array(step_seconds)
 
@@ -233,7 +257,8 @@ def generate_timed(prompt_ids, n_new, use_cache):
 prompt_ids = vocab.encode(prompt)  # (13,)
 n_new = model.max_len - len(prompt)  # fill the context
 repeats = 3
-step_times = {False: [], True: []}  # use_cache -> one array of step times per repeat
+# use_cache -> one array of step times per repeat
+step_times = {False: [], True: []}
 texts = {}
 generate_timed(prompt_ids, 10, use_cache=True)  # warm-up, not timed
 for _ in range(repeats):
@@ -244,34 +269,46 @@ for _ in range(repeats):
 
 # The same text both ways, and the same as the library's own generate().
 assert torch.equal(texts[False], texts[True])
-assert torch.equal(texts[True], model.generate(prompt_ids, n_new, use_cache=True))
+assert torch.equal(texts[True],
+                   model.generate(prompt_ids, n_new, use_cache=True))
 print(f"same {len(texts[True])} characters with and without the cache: "
       f"{torch.equal(texts[False], texts[True])}")
 
-total = {use_cache: np.median([s.sum() for s in runs]) for use_cache, runs in step_times.items()}
-print(f"{n_new} new characters, median of {repeats} runs on {torch.get_num_threads()} thread(s):")
+total = {use_cache: np.median([s.sum() for s in runs])
+         for use_cache, runs in step_times.items()}
+print(f"{n_new} new characters, median of {repeats} runs on "
+      f"{torch.get_num_threads()} thread(s):")
 print(f"  without cache: {total[False] * 1e3:7.1f} ms")
 print(f"  with cache:    {total[True] * 1e3:7.1f} ms")
-print(f"  the cache made generation {total[False] / total[True]:.1f} times faster")
-for where, steps in ((f"just after the prompt (positions {len(prompt) + 1} to "
-                      f"{len(prompt) + 10})", slice(1, 11)),
-                     (f"near the end (the last 20, up to {model.max_len})", slice(-20, None))):
-    per_step = {use_cache: np.median(np.stack(runs)[:, steps]) for use_cache, runs in
-                step_times.items()}  # median over repeats and steps
+print(f"  the cache made generation {total[False] / total[True]:.1f} "
+      "times faster")
+step_ranges = (
+    (f"just after the prompt (positions {len(prompt) + 1} to "
+     f"{len(prompt) + 10})", slice(1, 11)),
+    (f"near the end (the last 20, up to {model.max_len})", slice(-20, None)),
+)
+for where, steps in step_ranges:
+    # median over repeats and steps
+    per_step = {use_cache: np.median(np.stack(runs)[:, steps])
+                for use_cache, runs in step_times.items()}
     print(f"  one step {where}: {per_step[False] * 1e3:.2f} ms without, "
           f"{per_step[True] * 1e3:.2f} ms with the cache")
 
 # %%
-positions = np.arange(len(prompt), model.max_len)  # the position each step writes
-labels = {False: "without cache (whole text again)", True: "with key/value cache"}
+# the position each step writes
+positions = np.arange(len(prompt), model.max_len)
+labels = {False: "without cache (whole text again)",
+          True: "with key/value cache"}
 colors = {False: "tab:red", True: "tab:green"}
 fig, (ax_step, ax_total) = plt.subplots(1, 2, figsize=(8, 3.5))
 for use_cache in (False, True):
     runs = np.stack(step_times[use_cache])  # (repeats, n_new) seconds
-    ax_step.plot(positions, np.median(runs, axis=0) * 1e3, color=colors[use_cache],
-                 linewidth=1, label=labels[use_cache])
-    ax_total.plot(positions, np.median(np.cumsum(runs, axis=1), axis=0), color=colors[use_cache],
-                  linewidth=1.5, label=labels[use_cache])
+    ax_step.plot(positions, np.median(runs, axis=0) * 1e3,
+                 color=colors[use_cache], linewidth=1,
+                 label=labels[use_cache])
+    ax_total.plot(positions, np.median(np.cumsum(runs, axis=1), axis=0),
+                  color=colors[use_cache], linewidth=1.5,
+                  label=labels[use_cache])
 ax_step.set_title("Time of each step")
 ax_step.set_xlabel("position being written")
 ax_step.set_ylabel("milliseconds")
