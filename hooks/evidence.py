@@ -4,13 +4,18 @@
   library edit under `mkdocs serve` is picked up) and add its files to the site;
 * append the glossary's definitions as abbreviations (hover tooltips) to every other page;
 * turn TeX written with pymdownx.arithmatex into MathML, so math needs no JavaScript;
-* put a "Tested with" line (commit, build date, versions) in every page's footer.
+* put a "Tested with" line (commit, build date, versions) in every page's footer;
+* make the notebook pages (rendered by mkdocs-jupyter from the executed notebooks the
+  evidence build wrote) look like the rest of the site, and make the downloadable copies'
+  links to the site absolute.
 """
 
 from __future__ import annotations
 
 import html
+import json
 import platform
+import posixpath
 import re
 import subprocess
 import sys
@@ -21,7 +26,11 @@ from importlib import metadata
 
 from latex2mathml.converter import convert as latex_to_mathml
 from mkdocs.exceptions import PluginError
+from mkdocs.plugins import event_priority
 from mkdocs.structure.files import File
+from mkdocs.utils import get_relative_url
+
+from attnsheet.evidence import notebook_page
 
 ROOT = Path(__file__).resolve().parents[1]
 EVIDENCE_OUT = ROOT / "build" / "evidence"
@@ -55,6 +64,7 @@ def on_pre_build(config):
         raise PluginError("the evidence build failed (its error is printed above)")
 
 
+@event_priority(50)  # before mkdocs-jupyter's on_files, so it sees the executed notebooks
 def on_files(files, config):
     site = EVIDENCE_OUT / "site"
     for path in sorted(p for p in site.rglob("*") if p.is_file()):
@@ -99,9 +109,84 @@ INLINE_MATH = re.compile(r'<span class="arithmatex">\\\((?P<tex>.+?)\\\)</span>'
 BLOCK_MATH = re.compile(r'<div class="arithmatex">\\\[(?P<tex>.+?)\\\]</div>', re.DOTALL)
 
 
-def on_page_content(html_text, page, config, files):
+def tex_to_mathml(html_text: str) -> str:
     def render(match, display):
         return latex_to_mathml(html.unescape(match["tex"]).strip(), display=display)
 
     html_text = BLOCK_MATH.sub(lambda m: render(m, "block"), html_text)
     return INLINE_MATH.sub(lambda m: render(m, "inline"), html_text)
+
+
+# --- Notebook pages -------------------------------------------------------------------------
+
+NOTEBOOK_FOLDER = "notebooks/"
+
+
+def is_notebook(page) -> bool:
+    return page.file.src_uri.startswith(NOTEBOOK_FOLDER) and page.file.src_uri.endswith(".ipynb")
+
+
+def link_resolver(page, files):
+    """`../attention.md#x`, written relative to the notebook's place among the pages ->
+    the URL of that page from this one. Unknown targets stop the build."""
+    def resolve(href: str) -> str:
+        target, _, anchor = href.partition("#")
+        path = posixpath.normpath(posixpath.join(posixpath.dirname(page.file.src_uri), target))
+        linked = files.get_file_from_path(path)
+        if linked is None:
+            raise PluginError(f"{page.file.src_uri} links to {href}, which is not a page")
+        return get_relative_url(linked.url, page.url) + (f"#{anchor}" if anchor else "")
+    return resolve
+
+
+def execution_seconds(src_uri: str) -> float | None:
+    manifest = json.loads((EVIDENCE_OUT / "manifest.json").read_text(encoding="utf-8"))
+    for entry in manifest.values():
+        if f"site/{src_uri}" in entry["files"]:
+            return entry["seconds"]
+    return None
+
+
+def download_note(page) -> str:
+    name = posixpath.basename(page.file.src_uri)
+    seconds = execution_seconds(page.file.src_uri)
+    took = f" (it took {seconds:.1f} s)" if seconds is not None else ""
+    return (
+        f'<p class="nb-download"><a href="{name}" download>Download {name}</a>. Every '
+        f"output on this page comes from running it in a fresh kernel when the site was "
+        f"built{took}.</p>"
+    )
+
+
+def on_page_content(html_text, page, config, files):
+    if not is_notebook(page):
+        return tex_to_mathml(html_text)
+    try:
+        cleaned = notebook_page.clean(html_text, link_resolver(page, files))
+    except ValueError as error:
+        raise PluginError(f"{page.file.src_uri}: {error}") from error
+    title_end = cleaned.find("</h1>") + len("</h1>")
+    return cleaned[:title_end] + download_note(page) + cleaned[title_end:]
+
+
+def on_post_build(config):
+    """The downloadable .ipynb files: make links to the site's pages absolute, so they work
+    from a reader's disk."""
+    site = Path(config.site_dir)
+    for path in site.glob(f"{NOTEBOOK_FOLDER}*/*.ipynb"):
+        notebook = json.loads(path.read_text(encoding="utf-8"))
+        for cell in notebook["cells"]:
+            if cell["cell_type"] == "markdown":
+                source = "".join(cell["source"])
+                cell["source"] = MD_LINK.sub(
+                    lambda m: f"]({absolute_page_url(config.site_url, m['page'])}{m['anchor'] or ''})",
+                    source)
+        path.write_text(json.dumps(notebook, indent=1, ensure_ascii=False) + "\n",
+                        encoding="utf-8")
+
+
+MD_LINK = re.compile(r"\]\(\.\./(?P<page>[\w-]+)\.md(?P<anchor>#[\w-]+)?\)")
+
+
+def absolute_page_url(site_url: str, page: str) -> str:
+    return site_url.rstrip("/") + "/" + ("" if page == "index" else f"{page}/")

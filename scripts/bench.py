@@ -90,6 +90,7 @@ def evidence_times() -> tuple[dict[str, float], dict[str, float]]:
 def build_times(site_dir: Path) -> tuple[float, float]:
     """(clean build with an empty evidence cache, warm build) in seconds."""
     shutil.rmtree(ROOT / "build" / "evidence", ignore_errors=True)
+    shutil.rmtree(ROOT / "build" / "mkdocs-jupyter", ignore_errors=True)  # its render cache
     command = [sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(site_dir)]
     return timed(command), timed(command)
 
@@ -148,6 +149,12 @@ def main() -> None:
     print("\ncold evidence time per item (s):")
     for name, seconds in sorted(per_item.items(), key=lambda kv: -kv[1]):
         print(f"  {seconds:6.1f}  {name}")
+    notebook_seconds = {name: seconds for name, seconds in per_item.items()
+                        if name.startswith("notebook")}
+    print("notebook execution (s, fresh kernel, budget 30 s each): " + ", ".join(
+        f"{name.removeprefix('notebook-')} {seconds:.1f}"
+        for name, seconds in sorted(notebook_seconds.items()))
+        + f"; total {sum(notebook_seconds.values()):.1f}")
     print("cold evidence time per claim (s; items shared by claims count for each):")
     print("  " + ", ".join(f"{claim} {seconds:.1f}" for claim, seconds in per_claim.items()))
 

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 from .build import EvidenceError, build
+from .notebooks import NotebookError
 from .claims import CLAIMS
 from .ledger import statuses
 from .registry import EVIDENCE
@@ -28,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         manifest = build(args.root, out, force=args.force and args.command == "build",
                          log=lambda msg: print(msg, file=sys.stderr))
-    except EvidenceError as error:
+    except (EvidenceError, NotebookError) as error:
         print(f"evidence build failed: {error}", file=sys.stderr)
         return 1
     if args.command == "list":

@@ -9,6 +9,7 @@ Layout of the output folder (outside `docs/`, so `mkdocs serve` does not loop):
         ledger.md, machine.md
     <out>/site/              files copied into the built site as they are
         figures/..., data/..., evidence.json
+        notebooks/<name>.ipynb           notebooks/<name>.py, executed (see notebooks.py)
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import cache
+from . import cache, notebooks
 from .claims import CLAIMS
 from .ledger import render_json, render_markdown, statuses
 from .machine import machine_markdown
@@ -112,6 +113,10 @@ def item_key(item: Evidence, paths: Paths, read_keys: dict[str, str] | None = No
     if item.snippet:
         files = [paths.snippets / item.snippet]
         return cache.key_for(files, {"python": sys.version.split()[0]})
+    if item.notebook:
+        return cache.key_for(notebooks.key_files(paths.root / item.notebook),
+                             {"python": sys.version.split()[0],
+                              "cell_timeout": notebooks.CELL_TIMEOUT_S})
     module_name, function_name = _builder_function(item)
     inputs = input_files(item, paths.root)
     # Input paths (not only bytes) join the key: a renamed page is a different input.
@@ -157,6 +162,19 @@ def with_reads(names: set[str], evidence: tuple[Evidence, ...]) -> set[str]:
     return result
 
 
+LEDGER_FILES = ("include/ledger.md", "include/machine.md", "site/evidence.json")
+
+
+def _remove_unlisted(paths: Paths, manifest: dict) -> None:
+    """Delete output files no manifest entry lists (a removed snippet's output, a renamed
+    notebook's executed copy): the site must not publish evidence nothing produces."""
+    listed = {f for entry in manifest.values() for f in entry["files"]} | set(LEDGER_FILES)
+    for folder in (paths.include, paths.site):
+        for path in folder.rglob("*"):
+            if path.is_file() and str(path.relative_to(paths.out)) not in listed:
+                path.unlink()
+
+
 def _fresh(entry: dict | None, key: str, out: Path) -> bool:
     return bool(entry) and entry["key"] == key and all(
         (out / f).is_file() for f in entry["files"]
@@ -184,6 +202,13 @@ def build(root: Path, out: Path, *, force: bool = False, log=print,
                     snippet=str(p.relative_to(paths.snippets)))
         for p in snippet_files(paths.snippets)
     ]
+    # Likewise every notebook is executed, registered or not.
+    registered_notebooks = {item.notebook: item for item in evidence if item.notebook}
+    snippet_items += [
+        registered_notebooks.get(str(p.relative_to(paths.root)))
+        or Evidence(f"notebook:{p.stem}", (), "", "", notebook=str(p.relative_to(paths.root)))
+        for p in notebooks.notebook_files(paths.root)
+    ]
     builder_items = [item for item in evidence if item.builder]
     if only is not None:
         only = with_reads(only, evidence)
@@ -205,6 +230,8 @@ def build(root: Path, out: Path, *, force: bool = False, log=print,
             target = paths.include / output_name(item.snippet)
             _write_if_changed(target, text)
             files = [target]
+        elif item.notebook:
+            files = [notebooks.run(paths.root / item.notebook, paths.site)]
         else:
             module_name, function_name = _builder_function(item)
             function = getattr(importlib.import_module(module_name), function_name)
@@ -219,17 +246,30 @@ def build(root: Path, out: Path, *, force: bool = False, log=print,
             "timing": item.timing,
         }
 
-    # Snippets are separate processes: run them side by side, one per core. Anything that
-    # measures time runs afterwards, alone, so the others do not disturb its numbers.
-    side_by_side = [s for s in stale if s[0].snippet and not s[0].timing]
-    alone = [s for s in stale if not (s[0].snippet and not s[0].timing)]
-    with ThreadPoolExecutor(max_workers=max(1, os.cpu_count() or 1)) as pool:
-        manifest.update(dict(pool.map(run, side_by_side)))
-    manifest.update(dict(run(s) for s in alone))
+    # Snippets and notebooks are separate processes: run them side by side, one per core.
+    # Anything that measures time runs afterwards, alone, so the others do not disturb it.
+    def separate_process(item: Evidence) -> bool:
+        return bool(item.snippet or item.notebook) and not item.timing
 
+    side_by_side = [s for s in stale if separate_process(s[0])]
+    alone = [s for s in stale if not separate_process(s[0])]
     known = {item.name for item in snippet_items + builder_items}
-    manifest = {name: entry for name, entry in sorted(manifest.items()) if name in known}
-    _write_if_changed(manifest_path, json.dumps(manifest, indent=1, sort_keys=True) + "\n")
+
+    def save_manifest() -> dict:
+        kept = {name: entry for name, entry in sorted(manifest.items()) if name in known}
+        _write_if_changed(manifest_path, json.dumps(kept, indent=1, sort_keys=True) + "\n")
+        return kept
+
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, os.cpu_count() or 1)) as pool:
+            for name, entry in pool.map(run, side_by_side):
+                manifest[name] = entry
+        for name, entry in map(run, alone):
+            manifest[name] = entry
+    finally:  # what did build stays cached, even when a later item fails
+        manifest = save_manifest()
+    if only is None:
+        _remove_unlisted(paths, manifest)
 
     status = statuses(CLAIMS, evidence, manifest)
     _write_if_changed(paths.include / "ledger.md",

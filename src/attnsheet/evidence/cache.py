@@ -20,7 +20,7 @@ PACKAGE_DIR = Path(__file__).resolve().parents[1]  # src/attnsheet
 LIBRARIES = ("numpy", "torch", "matplotlib")
 
 
-def _module_path(module: str) -> Path | None:
+def module_path(module: str) -> Path | None:
     """Source file of an `attnsheet` module name, or None if it is not ours."""
     parts = module.split(".")
     if parts[0] != PACKAGE:
@@ -47,9 +47,14 @@ def _imported_modules(path: Path, module: str) -> frozenset[str]:
                 base = ".".join(base_parts + ([node.module] if node.module else []))
             else:
                 base = node.module or ""
-            found.add(base)
-            found.update(f"{base}.{alias.name}" for alias in node.names)
-    return frozenset(name for name in found if _module_path(name) is not None)
+            submodules = {f"{base}.{alias.name}" for alias in node.names}
+            submodules = {name for name in submodules if module_path(name) is not None}
+            found.update(submodules)
+            # `from . import measure` names a module, not the package: the package's
+            # __init__ (which re-exports the whole pipeline) does not join the key.
+            if len(submodules) < len(node.names):
+                found.add(base)
+    return frozenset(name for name in found if module_path(name) is not None)
 
 
 def source_files(module: str) -> list[Path]:
@@ -58,7 +63,7 @@ def source_files(module: str) -> list[Path]:
     todo = [module]
     while todo:
         name = todo.pop()
-        path = _module_path(name)
+        path = module_path(name)
         if path is None or name in seen:
             continue
         seen[name] = path

@@ -94,7 +94,8 @@ CLAIMS: tuple[Claim, ...] = (
     Claim("P4", "pitfalls.md",
           "The full mechanics are not here by design; the page points to where they are "
           "shown in code, and the notebooks go deeper.",
-          ("p4-deeper-links", "p4-notebooks")),
+          ("p4-deeper-links", "p4-notebooks", "notebook-qkv", "notebook-multi-head",
+           "notebook-positions", "notebook-tiny-transformer")),
     # 7. Words to use precisely
     Claim("W1", "glossary.md",
           "Attention, transformer and context window are each defined once, shown as tooltips, "

@@ -119,3 +119,68 @@ def section_links(site_dir: Path, include_dir: Path, *, root: Path, page: str, a
             for c in checked]
     path.write_text(json.dumps(rows, indent=1) + "\n", encoding="utf-8")
     return [path]
+
+
+def _notebook_summary(path: Path) -> dict:
+    """Title, code cells and figures of an executed notebook; raises if it did not run."""
+    notebook = json.loads(path.read_text(encoding="utf-8"))
+    code = [c for c in notebook["cells"] if c["cell_type"] == "code"]
+    outputs = [o for c in code for o in c.get("outputs", [])]
+    if any(o["output_type"] == "error" for o in outputs):
+        raise ValueError(f"{path.name} has an error output")
+    if not code or any(c.get("execution_count") is None for c in code):
+        raise ValueError(f"{path.name} has code cells that were not executed")
+    title = next((line[2:].strip() for c in notebook["cells"] if c["cell_type"] == "markdown"
+                  for line in "".join(c["source"]).splitlines() if line.startswith("# ")),
+                 path.stem)
+    figures = sum("image/png" in o.get("data", {}) for o in outputs)
+    return {"title": title, "code_cells": len(code), "figures": figures}
+
+
+def notebook_links(site_dir: Path, include_dir: Path, *, root: Path,
+                   links_required: dict[str, list[str]], data: str) -> list[Path]:
+    """Builder (P4): every notebook named in `links_required` ran at build (outputs, no
+    error), and each page or section (`page.md` or `page.md#anchor`) links to the notebooks
+    listed for it (`notebooks/<name>.ipynb`). Writes the table the pitfalls page shows and
+    the links as JSON; fails the build otherwise."""
+    problems, linked_from = [], {}
+    for where, names in links_required.items():
+        page, _, anchor = where.partition("#")
+        text = (root / "docs" / page).read_text(encoding="utf-8")
+        body = section(text, anchor) if anchor else text
+        if body is None:
+            problems.append(f"{page} has no section #{anchor}")
+            continue
+        targets = {target.partition("#")[0] for _, target in links(body)}
+        for name in names:
+            target = f"notebooks/{name}.ipynb"
+            linked_from.setdefault(name, []).append(where)
+            if target not in targets:
+                problems.append(f"{where} does not link to {target}")
+    summaries = {}
+    for name in sorted(linked_from):
+        executed = site_dir / "notebooks" / f"{name}.ipynb"
+        if not executed.is_file():
+            problems.append(f"notebook {name} was not executed by this build")
+            continue
+        try:
+            summaries[name] = _notebook_summary(executed)
+        except ValueError as error:
+            problems.append(str(error))
+    if problems:
+        raise ValueError("notebook links are broken:\n  " + "\n  ".join(problems))
+
+    rows = ["| Notebook | Deepens | Code cells | Figures |", "|---|---|---:|---:|"]
+    for name, summary in summaries.items():
+        pages_linking = sorted({w.partition("#")[0] for w in linked_from[name]})
+        deepens = ", ".join(f"[{p.removesuffix('.md')}]({p})" for p in pages_linking)
+        rows.append(f"| [{summary['title']}](notebooks/{name}.ipynb) | {deepens} | "
+                    f"{summary['code_cells']} | {summary['figures']} |")
+    table = include_dir / "notebooks" / "table.md"
+    table.parent.mkdir(parents=True, exist_ok=True)
+    table.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    path = site_dir / "data" / f"{data}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"links": linked_from, "notebooks": summaries}, indent=1) + "\n",
+                    encoding="utf-8")
+    return [table, path]

@@ -6,6 +6,8 @@ Two kinds of evidence:
   build runs it; it must exit 0 (its asserts are the claim's check) and its printed output is
   captured and shown under the code on the page.
 * a **builder** (`module:function`): library code that computes figures or data at build time.
+* a **notebook** (`notebooks/<name>.py`, jupytext percent format): executed in a fresh kernel
+  at build (`evidence/notebooks.py`) and rendered, outputs and all, as a "going deeper" page.
 
 A builder may read what other items wrote (`reads`, by name): the build runs those first, and
 their cache keys are part of its own, so it is rebuilt whenever they are. That is how several
@@ -36,19 +38,31 @@ class Evidence:
     summary: str  # one line for the ledger
     snippet: str | None = None  # path under snippets/, run at build
     builder: str | None = None  # "attnsheet.evidence.attention:heatmap"
+    notebook: str | None = None  # "notebooks/qkv.py", from the repository root
     params: dict = field(default_factory=dict)
     timing: bool = False  # numbers are measurements: they differ between builds
     inputs: tuple[str, ...] = ()  # repository files a builder reads ("docs/*.md"); see above
     reads: tuple[str, ...] = ()  # names of the items whose files this builder reads
 
     def __post_init__(self) -> None:
-        if (self.snippet is None) == (self.builder is None):
-            raise ValueError(f"evidence {self.name!r} needs exactly one of snippet= or builder=")
+        if sum(kind is not None for kind in (self.snippet, self.builder, self.notebook)) != 1:
+            raise ValueError(
+                f"evidence {self.name!r} needs exactly one of snippet=, builder= or notebook="
+            )
         if (self.inputs or self.reads) and not self.builder:
             raise ValueError(f"evidence {self.name!r}: inputs= and reads= are for builders only")
 
 
 PAGES = ("docs/*.md", "snippets/*/*.py")  # what the checks of the pages' links read
+
+# Which page (or section) must link to which notebook (notebooks/<name>.py): the pages they
+# deepen (P4).
+NOTEBOOK_LINKS = {
+    "attention.md": ["qkv", "multi_head"],
+    "transformer.md": ["multi_head", "tiny_transformer"],
+    "pitfalls.md#order-is-not-built-in": ["positions"],
+    "pitfalls.md#the-full-mechanics": ["qkv", "multi_head", "positions", "tiny_transformer"],
+}
 
 # The recall experiment's settings (R3b), shared by the epoch timing (T2): same models, same data.
 RECALL_CONFIG = {"vocab": 8, "n_ctx": 32, "width": 32, "train_size": 1536, "test_size": 1000,
@@ -220,6 +234,32 @@ EVIDENCE: tuple[Evidence, ...] = (
                                   "attention.md#score-weigh-blend"],
                      "data": "pitfalls/deeper-links"},
              inputs=PAGES),
+    Evidence("notebook-qkv", ("P4",), "notebooks/qkv.ipynb",
+             "Notebook: queries, keys and values built step by step with every shape printed; "
+             "why the scores are divided by the square root of d; equal to the library's "
+             "attention and torch's.",
+             notebook="notebooks/qkv.py"),
+    Evidence("notebook-multi-head", ("P4",), "notebooks/multi_head.ipynb",
+             "Notebook: multi-head attention by reshaping, equal to the library's; the same "
+             "parameters as one head; what different heads of a real model attend to.",
+             notebook="notebooks/multi_head.py"),
+    Evidence("notebook-positions", ("P4",), "notebooks/positions.ipynb",
+             "Notebook: without positions attention ignores order; sinusoidal encodings and "
+             "rotary embeddings, and what each does to the scores (measured).",
+             notebook="notebooks/positions.py"),
+    Evidence("notebook-tiny-transformer", ("P4",), "notebooks/tiny_transformer.ipynb",
+             "Notebook: a tiny character-level transformer trained on CPU on text that ships "
+             "with Python; causal mask checked; generation timed with and without a key/value "
+             "cache.",
+             notebook="notebooks/tiny_transformer.py", timing=True),
+    Evidence("p4-notebooks", ("P4",), "pitfalls.md#the-full-mechanics",
+             "The four notebooks ran at build without an error, and the pages they deepen "
+             "link to them (checked at build).",
+             builder="attnsheet.evidence.pages:notebook_links",
+             params={"links_required": NOTEBOOK_LINKS, "data": "pitfalls/notebooks"},
+             inputs=PAGES,
+             reads=("notebook-qkv", "notebook-multi-head", "notebook-positions",
+                    "notebook-tiny-transformer")),
     Evidence("glossary-snippet", ("W1",), "glossary.md#the-terms-in-code",
              "Each glossary term as a few lines of code.",
              snippet="glossary/terms.py"),

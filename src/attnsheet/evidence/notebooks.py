@@ -1,0 +1,179 @@
+"""Execute the "going deeper" notebooks: `notebooks/<name>.py`, jupytext percent format.
+
+The build runs each notebook in a fresh Jupyter kernel (nbclient, the executor behind
+mkdocs-jupyter's own `execute` option) and writes the executed `.ipynb`, outputs included,
+into the site; mkdocs-jupyter then only renders it. Executing here rather than in the plugin
+gives what the plugin lacks:
+
+* a time limit for every cell (`CELL_TIMEOUT_S`), and a failure that names the notebook and
+  the cell instead of publishing a traceback (errors are never allowed);
+* re-execution when the library changes: a notebook's cache key covers the `attnsheet`
+  modules it imports (followed with `ast`, like a builder's), not only its own bytes.
+
+Notebooks import the library from its submodules (`from attnsheet.attention import ...`),
+so the key can name exactly the code they run.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import tempfile
+from pathlib import Path
+
+from . import cache
+
+NOTEBOOKS_DIR = "notebooks"  # under the repository root, outside docs/
+SITE_FOLDER = "notebooks"  # executed .ipynb files go to <site>/notebooks/<name>.ipynb
+CELL_TIMEOUT_S = 60  # no single cell may run longer; a whole notebook's budget is 30 s
+KERNEL = "python3"  # the kernel the notebooks declare
+
+
+class NotebookError(RuntimeError):
+    """A notebook cell failed or ran out of time; the message names the notebook and cell."""
+
+
+def notebook_files(root: Path) -> list[Path]:
+    """Every notebook source, sorted (files starting with `_` excluded)."""
+    folder = root / NOTEBOOKS_DIR
+    return sorted(p for p in folder.glob("*.py") if not p.name.startswith("_"))
+
+
+def executed_name(source: Path) -> str:
+    """Site path of a notebook's executed copy: `notebooks/<name>.ipynb`."""
+    return f"{SITE_FOLDER}/{source.stem}.ipynb"
+
+
+def _lazy_homes() -> dict[str, str]:
+    """`attnsheet/__init__.py`'s `_HOME` map (public name -> submodule), read with ast."""
+    tree = ast.parse((cache.PACKAGE_DIR / "__init__.py").read_text(encoding="utf-8"))
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(
+                isinstance(t, ast.Name) and t.id == "_HOME" for t in node.targets):
+            return ast.literal_eval(node.value)
+    return {}
+
+
+def imported_modules(source: Path) -> list[str]:
+    """The `attnsheet` modules a notebook imports (jupytext comments out magics, so the
+    percent-format source parses as Python). `from attnsheet import attention_torch` counts
+    as the submodule the name lives in."""
+    tree = ast.parse(source.read_text(encoding="utf-8"), filename=str(source))
+    homes = _lazy_homes()
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names.add(node.module)
+            for alias in node.names:
+                names.add(f"{node.module}.{alias.name}")
+                if node.module == cache.PACKAGE and alias.name in homes:
+                    names.add(f"{cache.PACKAGE}.{homes[alias.name]}")
+    # Only names that are modules (attnsheet.attention.attention_torch is not).
+    return sorted(n for n in names
+                  if n.split(".")[0] == cache.PACKAGE and cache.module_path(n) is not None)
+
+
+def key_files(source: Path) -> list[Path]:
+    """What a notebook's output depends on: itself, this runner, and the library code it
+    imports (each module with everything that module imports in turn)."""
+    files = {source, Path(__file__).resolve()}
+    for module in imported_modules(source):
+        files.update(cache.source_files(module))
+    return sorted(files)
+
+
+def _cell_label(cell, index: int, count: int) -> str:
+    first_line = next((line for line in cell.source.splitlines() if line.strip()), "")
+    return f"cell {index + 1} of {count} (`{first_line.strip()[:60]}`)"
+
+
+def execute(source: Path, *, cell_timeout: float = CELL_TIMEOUT_S):
+    """Run every cell of a notebook source in a fresh kernel, in an empty working folder.
+    Returns the executed notebook (nbformat); raises NotebookError naming the cell."""
+    import jupytext
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+
+    notebook = jupytext.read(source)
+    notebook.cells = [cell for cell in notebook.cells if cell.source.strip()]
+    for index, cell in enumerate(notebook.cells):
+        cell.id = f"cell-{index + 1}"  # jupytext's ids are random: keep the file reproducible
+    with tempfile.TemporaryDirectory() as workdir:
+        client = NotebookClient(
+            notebook, kernel_name=KERNEL, timeout=cell_timeout, allow_errors=False,
+            record_timing=False, resources={"metadata": {"path": workdir}},
+        )
+        with client.setup_kernel():
+            for index, cell in enumerate(notebook.cells):
+                where = f"notebook {source.name}, {_cell_label(cell, index, len(notebook.cells))}"
+                try:
+                    client.execute_cell(cell, index)
+                except CellTimeoutError as error:
+                    raise NotebookError(
+                        f"{where} ran past the {cell_timeout:.0f} s limit for a cell"
+                    ) from error
+                except CellExecutionError as error:
+                    raise NotebookError(f"{where} raised {error.ename}: {error.evalue}\n"
+                                        f"{_plain_traceback(error)}") from error
+                except DeadKernelError as error:
+                    raise NotebookError(f"{where}: the kernel died ({error})") from error
+    notebook.metadata.pop("widgets", None)  # no widgets: keep the file plain
+    for cell in notebook.cells:
+        if cell.cell_type == "code":
+            cell.outputs = _merged_streams(cell.outputs)
+    return notebook
+
+
+def _merged_streams(outputs: list) -> list:
+    """One output per run of printed text: the kernel splits a cell's stdout into chunks
+    that differ from run to run, which would make the file differ too."""
+    merged: list = []
+    for output in outputs:
+        previous = merged[-1] if merged else None
+        if (output.output_type == "stream" and previous is not None
+                and previous.output_type == "stream" and previous.name == output.name):
+            previous.text += output.text
+        else:
+            merged.append(output)
+    return merged
+
+
+def _plain_traceback(error) -> str:
+    """The error's traceback without terminal colour codes (last lines only)."""
+    text = re.sub(r"\x1b\[[0-9;]*m", "", str(error))
+    return "\n".join(text.splitlines()[-25:])
+
+
+def compress_figures(notebook) -> None:
+    """Re-encode every PNG output with a 256-colour palette (in place). Matplotlib's RGBA
+    PNGs shrink about threefold and look the same: the pages stay light."""
+    import base64
+    import io
+
+    from PIL import Image
+
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            data = output.get("data", {})
+            if "image/png" not in data:
+                continue
+            image = Image.open(io.BytesIO(base64.b64decode(data["image/png"])))
+            palette = image.convert("RGB").quantize(
+                colors=256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+            buffer = io.BytesIO()
+            palette.save(buffer, format="PNG", optimize=True)
+            data["image/png"] = base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def run(source: Path, site_dir: Path) -> Path:
+    """Execute one notebook and write it to the site folder; returns the written path."""
+    import nbformat
+
+    notebook = execute(source)
+    compress_figures(notebook)
+    target = site_dir / executed_name(source)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(nbformat.writes(notebook) + "\n", encoding="utf-8")
+    return target

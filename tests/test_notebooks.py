@@ -1,0 +1,183 @@
+"""The "going deeper" notebooks: executed at build, rendered like the site, downloadable.
+
+The notebooks themselves run twice in a test session: once in the site build (the built_site
+fixture) and once more here, from the .ipynb a reader downloads, in a fresh kernel.
+"""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from attnsheet.evidence import EVIDENCE
+from attnsheet.evidence import notebooks as runner
+from attnsheet.evidence.notebook_page import clean
+
+from .helpers import ROOT
+from .sitecheck import read_page
+
+NOTEBOOKS = runner.notebook_files(ROOT)
+TIMING = {Path(item.notebook).stem for item in EVIDENCE if item.notebook and item.timing}
+HEADER = textwrap.dedent("""\
+    # ---
+    # jupyter:
+    #   kernelspec:
+    #     display_name: Python 3
+    #     language: python
+    #     name: python3
+    # ---
+""")
+
+
+def write_notebook(folder: Path, name: str, *cells: str) -> Path:
+    """A jupytext percent-format notebook from cell texts (a leading "md:" = Markdown)."""
+    parts = []
+    for cell in cells:
+        if cell.startswith("md:"):
+            lines = cell[3:].strip().splitlines()
+            parts.append("# %% [markdown]\n" + "\n".join(f"# {line}" for line in lines))
+        else:
+            parts.append("# %%\n" + textwrap.dedent(cell).strip())
+    path = folder / f"{name}.py"
+    path.write_text(HEADER + "\n" + "\n\n".join(parts) + "\n", encoding="utf-8")
+    return path
+
+
+def test_there_are_the_four_notebooks_the_site_links():
+    assert {p.stem for p in NOTEBOOKS} >= {"qkv", "multi_head", "positions", "tiny_transformer"}
+    registered = {item.notebook for item in EVIDENCE if item.notebook}
+    assert {str(p.relative_to(ROOT)) for p in NOTEBOOKS} == registered
+
+
+@pytest.mark.parametrize("source", NOTEBOOKS, ids=lambda p: p.stem)
+def test_code_cells_fit_the_page(source):
+    import jupytext
+
+    long = [line for cell in jupytext.read(source).cells if cell.cell_type == "code"
+            for line in cell.source.splitlines() if len(line) > 79]
+    assert not long, f"{source.name}: {len(long)} code lines over 79 characters: {long[:3]}"
+
+
+# --- the runner -----------------------------------------------------------------------------
+
+
+def test_a_failing_cell_names_the_notebook_and_the_cell(tmp_path):
+    source = write_notebook(tmp_path, "broken", "md:# Broken", "x = 1",
+                            "weights = [0.5, 0.5]\nassert sum(weights) == 2, 'rows must sum'")
+    with pytest.raises(runner.NotebookError,
+                       match=r"(?s)broken\.py, cell 3 of 3 \(`weights = .*AssertionError: rows"):
+        runner.execute(source)
+
+
+def test_a_slow_cell_runs_out_of_time(tmp_path):
+    source = write_notebook(tmp_path, "slow", "import time\ntime.sleep(30)")
+    with pytest.raises(runner.NotebookError, match=r"slow\.py, cell 1 of 1 .*past the 2 s"):
+        runner.execute(source, cell_timeout=2)
+
+
+def test_an_executed_notebook_keeps_outputs_and_stable_ids(tmp_path):
+    source = write_notebook(tmp_path, "fine", "md:# Fine", "print(6 * 7)")
+    target = runner.run(source, tmp_path / "site")
+    notebook = json.loads(target.read_text())
+    assert target == tmp_path / "site" / "notebooks" / "fine.ipynb"
+    assert [c["id"] for c in notebook["cells"]] == ["cell-1", "cell-2"]
+    assert notebook["cells"][1]["outputs"][0]["text"] == ["42\n"]
+    assert "execution" not in notebook["cells"][1]["metadata"]  # no timestamps in the file
+
+
+def test_the_cache_key_covers_the_library_code_a_notebook_imports(tmp_path):
+    source = write_notebook(tmp_path, "imports", "from attnsheet import attention_torch\n"
+                            "from attnsheet.transformer import causal_mask\nimport numpy")
+    assert runner.imported_modules(source) == ["attnsheet", "attnsheet.attention",
+                                               "attnsheet.transformer"]
+    names = {p.name for p in runner.key_files(source)}
+    assert {"imports.py", "attention.py", "transformer.py", "_checks.py",
+            "notebooks.py"} <= names
+    for notebook in NOTEBOOKS:  # every real notebook runs library code
+        assert len(runner.imported_modules(notebook)) >= 1, notebook.name
+
+
+# --- the page: mkdocs-jupyter's HTML rewritten ------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory):
+    """mkdocs-jupyter's HTML for a small executed notebook with a link and a figure."""
+    from mkdocs_jupyter.convert import nb2html
+
+    folder = tmp_path_factory.mktemp("render")
+    source = write_notebook(
+        folder, "demo", "md:# Demo\n\nSee [the cost page](../cost.md#the-work).\n\n## Step one",
+        "print('hello')",
+        "import matplotlib\nmatplotlib.use('module://matplotlib_inline.backend_inline')\n"
+        "import matplotlib.pyplot as plt\nplt.plot([1, 2, 3])\nplt.show()",
+        "md:The line rises by one at every step, as plotted above. More words.")
+    executed = runner.run(source, folder)
+    return nb2html(str(executed), execute=False, allow_errors=False)
+
+
+def test_the_page_has_no_styles_or_scripts_and_site_code_blocks(rendered):
+    seen = []
+    html = clean(rendered, lambda href: seen.append(href) or "../../cost/#the-work")
+    assert "<style" not in html and "<script" not in html and "mathjax" not in html.lower()
+    assert len(rendered) > 100_000 > len(html)  # nbconvert's inline CSS is gone
+    assert seen == ["../cost.md#the-work"] and 'href="../../cost/#the-work"' in html
+    assert '<div class="language-python highlight"><pre><code>' in html
+    assert '<span class="filename">Output</span><pre><code>hello</code>' in html
+    assert 'alt="The line rises by one at every step, as plotted above."' in html
+    assert '<h2 id="step-one">' in html
+
+
+def test_a_figure_without_a_caption_cell_is_refused(tmp_path):
+    from mkdocs_jupyter.convert import nb2html
+
+    source = write_notebook(
+        tmp_path, "nocap", "md:# No caption",
+        "import matplotlib\nmatplotlib.use('module://matplotlib_inline.backend_inline')\n"
+        "import matplotlib.pyplot as plt\nplt.plot([1, 2])\nplt.show()")
+    html = nb2html(str(runner.run(source, tmp_path)), execute=False)
+    with pytest.raises(ValueError, match="no Markdown cell after it"):
+        clean(html, lambda href: href)
+
+
+# --- the built site ---------------------------------------------------------------------------
+
+
+def code_cells(notebook: dict) -> list[str]:
+    return ["".join(c["source"]) for c in notebook["cells"] if c["cell_type"] == "code"]
+
+
+def stream_text(notebook: dict) -> list[str]:
+    return ["".join(o["text"]) for c in notebook["cells"] if c["cell_type"] == "code"
+            for o in c["outputs"] if o["output_type"] == "stream"]
+
+
+@pytest.mark.parametrize("source", NOTEBOOKS, ids=lambda p: p.stem)
+def test_the_page_shows_exactly_the_cells_that_ran(built_site, source):
+    page = built_site / "notebooks" / source.stem / "index.html"
+    download = page.parent / f"{source.stem}.ipynb"
+    notebook = json.loads(download.read_text(encoding="utf-8"))
+    cells = code_cells(notebook)
+    assert cells and all(c.get("execution_count") for c in notebook["cells"]
+                         if c["cell_type"] == "code")
+    shown = read_page(page).python_blocks
+    assert [b.rstrip("\n") for b in shown] == cells
+    html = page.read_text(encoding="utf-8")
+    assert f'href="{download.name}" download' in html  # the visible download link
+    for cell in notebook["cells"]:  # links to the site work from a reader's disk
+        if cell["cell_type"] == "markdown":
+            assert ".md)" not in "".join(cell["source"]) and ".md#" not in "".join(cell["source"])
+
+
+@pytest.mark.parametrize("source", NOTEBOOKS, ids=lambda p: p.stem)
+def test_the_downloaded_notebook_runs_in_a_fresh_kernel(built_site, source, tmp_path):
+    download = built_site / "notebooks" / source.stem / f"{source.stem}.ipynb"
+    built = json.loads(download.read_text(encoding="utf-8"))
+    copy = tmp_path / download.name  # outside the repository: nothing relative to lean on
+    copy.write_bytes(download.read_bytes())
+    rerun = runner.execute(copy)  # raises NotebookError naming the notebook and the cell
+    if source.stem not in TIMING:  # deterministic: the page shows what a reader will get
+        assert stream_text(json.loads(json.dumps(rerun))) == stream_text(built)
