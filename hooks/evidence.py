@@ -24,6 +24,7 @@ from pathlib import Path
 from datetime import datetime, timezone
 from importlib import metadata
 
+from jinja2 import FileSystemBytecodeCache
 from latex2mathml.converter import convert as latex_to_mathml
 from mkdocs.exceptions import PluginError
 from mkdocs.plugins import event_priority
@@ -34,6 +35,7 @@ from attnsheet.evidence import notebook_page
 
 ROOT = Path(__file__).resolve().parents[1]
 EVIDENCE_OUT = ROOT / "build" / "evidence"
+JINJA_CACHE = ROOT / "build" / "jinja"
 GLOSSARY_PAGE = "glossary.md"
 
 
@@ -52,6 +54,15 @@ def tested_with() -> str:
 def on_config(config):
     config.copyright = tested_with()
     return config
+
+
+def on_env(env, config, files):
+    """Keep compiled templates between builds: MkDocs makes a new Jinja environment for each
+    build, and compiling Material's templates again took ~0.7 s of every rebuild under
+    `mkdocs serve`. Jinja checks each template's source before it reuses the bytecode."""
+    JINJA_CACHE.mkdir(parents=True, exist_ok=True)
+    env.bytecode_cache = FileSystemBytecodeCache(str(JINJA_CACHE))
+    return env
 
 
 def on_pre_build(config):
@@ -162,7 +173,8 @@ def on_page_content(html_text, page, config, files):
     if not is_notebook(page):
         return tex_to_mathml(html_text)
     try:
-        cleaned = notebook_page.clean(html_text, link_resolver(page, files))
+        cleaned = notebook_page.resolve_links(notebook_page.clean(html_text),
+                                              link_resolver(page, files))
     except ValueError as error:
         raise PluginError(f"{page.file.src_uri}: {error}") from error
     title_end = cleaned.find("</h1>") + len("</h1>")

@@ -14,7 +14,7 @@ import pytest
 
 from attnsheet.evidence import EVIDENCE
 from attnsheet.evidence import notebooks as runner
-from attnsheet.evidence.notebook_page import clean
+from attnsheet.evidence.notebook_page import clean, resolve_links
 
 from .helpers import ROOT
 from .sitecheck import read_page
@@ -80,8 +80,9 @@ def test_a_slow_cell_runs_out_of_time(tmp_path):
 
 def test_an_executed_notebook_keeps_outputs_and_stable_ids(tmp_path):
     source = write_notebook(tmp_path, "fine", "md:# Fine", "print(6 * 7)")
-    target = runner.run(source, tmp_path / "site")
+    target, *figures = runner.run(source, tmp_path / "site")
     notebook = json.loads(target.read_text())
+    assert figures == []
     assert target == tmp_path / "site" / "notebooks" / "fine.ipynb"
     assert [c["id"] for c in notebook["cells"]] == ["cell-1", "cell-2"]
     assert notebook["cells"][1]["outputs"][0]["text"] == ["42\n"]
@@ -115,15 +116,19 @@ def rendered(tmp_path_factory):
         "import matplotlib\nmatplotlib.use('module://matplotlib_inline.backend_inline')\n"
         "import matplotlib.pyplot as plt\nplt.plot([1, 2, 3])\nplt.show()",
         "md:The line rises by one at every step, as plotted above. More words.")
-    executed = runner.run(source, folder)
-    return nb2html(str(executed), execute=False, allow_errors=False)
+    executed, figure = runner.run(source, folder)
+    assert figure.parent == folder / "notebooks" / "demo" / "figures"
+    return nb2html(str(executed), execute=False, allow_errors=False), figure.name
 
 
 def test_the_page_has_no_styles_or_scripts_and_site_code_blocks(rendered):
-    seen = []
-    html = clean(rendered, lambda href: seen.append(href) or "../../cost/#the-work")
+    rendered, figure_name = rendered
+    html = clean(rendered)
+    assert f'src="figures/{figure_name}"' in html and "base64" not in html
     assert "<style" not in html and "<script" not in html and "mathjax" not in html.lower()
     assert len(rendered) > 100_000 > len(html)  # nbconvert's inline CSS is gone
+    seen = []
+    html = resolve_links(html, lambda href: seen.append(href) or "../../cost/#the-work")
     assert seen == ["../cost.md#the-work"] and 'href="../../cost/#the-work"' in html
     assert '<div class="language-python highlight"><pre><code>' in html
     assert '<span class="filename">Output</span><pre><code>hello</code>' in html
@@ -138,9 +143,9 @@ def test_a_figure_without_a_caption_cell_is_refused(tmp_path):
         tmp_path, "nocap", "md:# No caption",
         "import matplotlib\nmatplotlib.use('module://matplotlib_inline.backend_inline')\n"
         "import matplotlib.pyplot as plt\nplt.plot([1, 2])\nplt.show()")
-    html = nb2html(str(runner.run(source, tmp_path)), execute=False)
+    html = nb2html(str(runner.run(source, tmp_path)[0]), execute=False)
     with pytest.raises(ValueError, match="no Markdown cell after it"):
-        clean(html, lambda href: href)
+        clean(html)
 
 
 # --- the built site ---------------------------------------------------------------------------

@@ -231,7 +231,7 @@ def build(root: Path, out: Path, *, force: bool = False, log=print,
             _write_if_changed(target, text)
             files = [target]
         elif item.notebook:
-            files = [notebooks.run(paths.root / item.notebook, paths.site)]
+            files = notebooks.run(paths.root / item.notebook, paths.site)
         else:
             module_name, function_name = _builder_function(item)
             function = getattr(importlib.import_module(module_name), function_name)

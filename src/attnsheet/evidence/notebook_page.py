@@ -7,20 +7,28 @@ This site makes no request to another origin and keeps pages light, so `clean` r
 * styles and scripts go; code cells become the same code blocks as on every other page
   (Material highlights them and gives them its copy button), outputs become "Output" blocks;
 * headings get the ids the page's table of contents links to (Markdown's own slugify);
-* links written as `../attention.md#anchor` (the page source, as in the docs) are resolved
-  by `resolve_link` to the built site's address;
+* links written as `../attention.md#anchor` (the page source, as in the docs) are left for
+  `resolve_links` to turn into the built site's address;
 * every figure gets alt text: the first sentence of the Markdown cell that follows it, which
-  by the notebooks' convention says what the figure shows.
+  by the notebooks' convention says what the figure shows; its image is the file the build
+  wrote beside the page (`notebooks.figure_path`) instead of inline base64, so the HTML
+  stays small (the search indexer parses every page on every rebuild).
+
+`clean` is memoised: under `mkdocs serve` a prose edit elsewhere re-renders every page, and
+parsing the notebooks' HTML again would cost most of the rebuild.
 """
 
 from __future__ import annotations
 
 import base64
+import functools
 import re
 from collections.abc import Callable
 
 from bs4 import BeautifulSoup, Tag
 from markdown.extensions.toc import slugify, unique
+
+from .notebooks import figure_path
 
 MIN_ALT_WORDS = 6  # shorter than this and the caption cannot state a finding
 
@@ -51,13 +59,17 @@ def _code_block(soup: BeautifulSoup, language: str, highlighted: Tag | None, tex
     return block
 
 
-def png_size(data_uri: str) -> tuple[int, int]:
-    """(width, height) of a base64 PNG data URI, read from its header: the page reserves
-    the figure's space before it is decoded."""
-    header = base64.b64decode(data_uri.partition("base64,")[2][:32])
-    if header[:8] != b"\x89PNG\r\n\x1a\n":
+def png_of(data_uri: str) -> bytes:
+    """The bytes of a base64 PNG data URI."""
+    png = base64.b64decode(data_uri.partition("base64,")[2])
+    if png[:8] != b"\x89PNG\r\n\x1a\n":
         raise ValueError(f"a notebook figure is not a PNG data URI: {data_uri[:40]}...")
-    return int.from_bytes(header[16:20], "big"), int.from_bytes(header[20:24], "big")
+    return png
+
+
+def png_size(png: bytes) -> tuple[int, int]:
+    """(width, height) from a PNG's header: the page reserves the figure's space."""
+    return int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
 
 
 def _first_sentence(text: str) -> str:
@@ -66,9 +78,19 @@ def _first_sentence(text: str) -> str:
     return match.group(1) if match else text
 
 
-def clean(html: str, resolve_link: Callable[[str], str]) -> str:
-    """Rewrite one notebook page's HTML (see the module docstring). `resolve_link` gets a
-    link target such as `../cost.md#the-work` and returns its URL, or raises ValueError."""
+PAGE_LINK = re.compile(r'href="(?P<href>(?![a-z]+:)[^"#]*\.md(?:#[^"]*)?)"')
+
+
+def resolve_links(html: str, resolve_link: Callable[[str], str]) -> str:
+    """Replace every `href="<page>.md#anchor"` with `resolve_link(that target)`; the
+    resolver returns the URL or raises (an unknown page stops the build)."""
+    return PAGE_LINK.sub(lambda m: f'href="{resolve_link(m["href"])}"', html)
+
+
+@functools.lru_cache(maxsize=32)
+def clean(html: str) -> str:
+    """Rewrite one notebook page's HTML (see the module docstring); raises ValueError when a
+    figure has no caption cell after it."""
     soup = BeautifulSoup(html, "html.parser")
     for element in soup.find_all(["style", "script"]):
         element.decompose()
@@ -95,9 +117,6 @@ def clean(html: str, resolve_link: Callable[[str], str]) -> str:
                                                      "title": "Permanent link"})
                 permalink.string = "¶"
                 heading.append(permalink)
-            for link in markdown.find_all("a", href=True):
-                if ".md" in link["href"] and "://" not in link["href"]:
-                    link["href"] = resolve_link(link["href"])
             caption = _first_sentence(markdown.get_text())
             for image in pending_images:
                 image["alt"] = caption
@@ -114,7 +133,10 @@ def clean(html: str, resolve_link: Callable[[str], str]) -> str:
             if image is not None:
                 figure = soup.new_tag("figure", attrs={"class": "nb-figure"})
                 image.attrs.pop("class", None)
-                image["width"], image["height"] = png_size(image.get("src", ""))
+                png = png_of(image.get("src", ""))
+                # The evidence build wrote each figure beside the page under this name.
+                image["src"] = figure_path(png)
+                image["width"], image["height"] = png_size(png)
                 figure.append(image.extract())
                 pending_images.append(image)
                 parts.append(figure)

@@ -17,6 +17,8 @@ so the key can name exactly the code they run.
 from __future__ import annotations
 
 import ast
+import base64
+import hashlib
 import re
 import tempfile
 from pathlib import Path
@@ -149,7 +151,6 @@ def _plain_traceback(error) -> str:
 def compress_figures(notebook) -> None:
     """Re-encode every PNG output with a 256-colour palette (in place). Matplotlib's RGBA
     PNGs shrink about threefold and look the same: the pages stay light."""
-    import base64
     import io
 
     from PIL import Image
@@ -167,8 +168,16 @@ def compress_figures(notebook) -> None:
             data["image/png"] = base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-def run(source: Path, site_dir: Path) -> Path:
-    """Execute one notebook and write it to the site folder; returns the written path."""
+def figure_path(png: bytes) -> str:
+    """Where a notebook page finds one of its figures, relative to the page: named by its
+    content, so the page and the build agree without counting."""
+    return f"figures/{hashlib.sha256(png).hexdigest()[:16]}.png"
+
+
+def run(source: Path, site_dir: Path) -> list[Path]:
+    """Execute one notebook and write it to the site folder, with each figure also as its
+    own file beside the page (`notebooks/<name>/figures/<hash>.png`), so the page's HTML
+    stays small; the downloadable .ipynb keeps them inside. Returns the written paths."""
     import nbformat
 
     notebook = execute(source)
@@ -176,4 +185,13 @@ def run(source: Path, site_dir: Path) -> Path:
     target = site_dir / executed_name(source)
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(nbformat.writes(notebook) + "\n", encoding="utf-8")
-    return target
+    written = [target]
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            if "image/png" in output.get("data", {}):
+                png = base64.b64decode(output["data"]["image/png"])
+                figure = site_dir / SITE_FOLDER / source.stem / figure_path(png)
+                figure.parent.mkdir(parents=True, exist_ok=True)
+                figure.write_bytes(png)
+                written.append(figure)
+    return written
