@@ -7,6 +7,8 @@ fixture) and once more here, from the .ipynb a reader downloads, in a fresh kern
 from __future__ import annotations
 
 import json
+import re
+import shutil
 import textwrap
 from pathlib import Path
 
@@ -15,6 +17,9 @@ import pytest
 from attnsheet.evidence import EVIDENCE
 from attnsheet.evidence import notebooks as runner
 from attnsheet.evidence.notebook_page import clean, resolve_links
+from attnsheet.evidence.pages import notebook_links
+from attnsheet.evidence.registry import NOTEBOOK_LINKS
+from attnsheet.evidence.registry import NOTEBOOKS as READING_ORDER
 
 from .helpers import ROOT
 from .sitecheck import read_page
@@ -47,9 +52,47 @@ def write_notebook(folder: Path, name: str, *cells: str) -> Path:
 
 
 def test_there_are_the_four_notebooks_the_site_links():
-    assert {p.stem for p in NOTEBOOKS} >= {"qkv", "multi_head", "positions", "tiny_transformer"}
+    stems = [p.stem for p in NOTEBOOKS]
+    assert set(stems) >= {"qkv", "multi_head", "positions", "tiny_transformer"}
     registered = {item.notebook for item in EVIDENCE if item.notebook}
     assert {str(p.relative_to(ROOT)) for p in NOTEBOOKS} == registered
+    assert sorted(READING_ORDER) == sorted(stems)
+    nav = re.findall(r"^\s+- .+: notebooks/(\w+)\.ipynb$", (ROOT / "mkdocs.yml").read_text(),
+                     re.MULTILINE)
+    assert nav == READING_ORDER
+
+
+def fake_executed(site_dir: Path, name: str, output: dict) -> None:
+    notebook = {"cells": [{"cell_type": "markdown", "source": [f"# {name} title"]},
+                          {"cell_type": "code", "execution_count": 1, "source": ["x"],
+                           "outputs": [output]}]}
+    path = site_dir / "notebooks" / f"{name}.ipynb"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(notebook))
+
+
+def test_the_link_check_fails_when_a_page_stops_linking_or_a_notebook_erred(tmp_path):
+    shutil.copytree(ROOT / "docs", tmp_path / "docs")
+    site, include = tmp_path / "site", tmp_path / "include"
+    printed = {"output_type": "stream", "name": "stdout", "text": ["ok\n"]}
+    for name in READING_ORDER:
+        fake_executed(site, name, printed)
+    params = dict(root=tmp_path, notebooks=READING_ORDER, index="pitfalls.md#the-full-mechanics",
+                  deepens=NOTEBOOK_LINKS, data="x")
+    table, _ = notebook_links(site, include, **params)
+    assert [row.split("](notebooks/")[1].split(".")[0] for row in
+            table.read_text().splitlines()[2:]] == READING_ORDER
+
+    fake_executed(site, "positions", {"output_type": "error", "ename": "E", "evalue": "",
+                                      "traceback": []})
+    with pytest.raises(ValueError, match="positions.ipynb has an error output"):
+        notebook_links(site, include, **params)
+    fake_executed(site, "positions", printed)
+
+    attention = tmp_path / "docs" / "attention.md"
+    attention.write_text(attention.read_text().replace("(notebooks/qkv.ipynb)", "(index.md)"))
+    with pytest.raises(ValueError, match="attention.md does not link to notebooks/qkv.ipynb"):
+        notebook_links(site, include, **params)
 
 
 @pytest.mark.parametrize("source", NOTEBOOKS, ids=lambda p: p.stem)
@@ -132,7 +175,7 @@ def test_the_page_has_no_styles_or_scripts_and_site_code_blocks(rendered):
     assert seen == ["../cost.md#the-work"] and 'href="../../cost/#the-work"' in html
     assert '<div class="language-python highlight"><pre><code>' in html
     assert '<span class="filename">Output</span><pre><code>hello</code>' in html
-    assert 'alt="The line rises by one at every step, as plotted above."' in html
+    assert 'alt="The line rises by one at every step, as plotted above. More words."' in html
     assert '<h2 id="step-one">' in html
 
 

@@ -9,7 +9,7 @@ This site makes no request to another origin and keeps pages light, so `clean` r
 * headings get the ids the page's table of contents links to (Markdown's own slugify);
 * links written as `../attention.md#anchor` (the page source, as in the docs) are left for
   `resolve_links` to turn into the built site's address;
-* every figure gets alt text: the first sentence of the Markdown cell that follows it, which
+* every figure gets alt text: the first sentence(s) of the Markdown cell that follows it, which
   by the notebooks' convention says what the figure shows; its image is the file the build
   wrote beside the page (`notebooks.figure_path`) instead of inline base64, so the HTML
   stays small (the search indexer parses every page on every rebuild).
@@ -30,7 +30,7 @@ from markdown.extensions.toc import slugify, unique
 
 from .notebooks import figure_path
 
-MIN_ALT_WORDS = 6  # shorter than this and the caption cannot state a finding
+ALT_MIN_CHARS = 60  # shorter than this and a caption cannot state a finding
 
 
 def _markdown_cell_html(cell: Tag) -> Tag | None:
@@ -72,10 +72,15 @@ def png_size(png: bytes) -> tuple[int, int]:
     return int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
 
 
-def _first_sentence(text: str) -> str:
-    text = " ".join(text.split())
-    match = re.match(r"(.+?[.!?])(\s|$)", text)
-    return match.group(1) if match else text
+def caption_alt(text: str) -> str:
+    """Alt text from a caption: its first sentence, or as many as reach ALT_MIN_CHARS."""
+    sentences = re.findall(r".+?[.!?](?=\s|$)|.+$", " ".join(text.split()))
+    alt = ""
+    for sentence in sentences:
+        alt = f"{alt} {sentence.strip()}".strip()
+        if len(alt) >= ALT_MIN_CHARS:
+            break
+    return alt
 
 
 PAGE_LINK = re.compile(r'href="(?P<href>(?![a-z]+:)[^"#]*\.md(?:#[^"]*)?)"')
@@ -117,7 +122,7 @@ def clean(html: str) -> str:
                                                      "title": "Permanent link"})
                 permalink.string = "¶"
                 heading.append(permalink)
-            caption = _first_sentence(markdown.get_text())
+            caption = caption_alt(markdown.get_text())
             for image in pending_images:
                 image["alt"] = caption
             pending_images = []
@@ -149,7 +154,7 @@ def clean(html: str) -> str:
         raise ValueError(f"a figure has no Markdown cell after it to describe it: "
                          f"{image.get('src', '')[:40]}...")
     for image in soup.find_all("img"):
-        if len(image.get("alt", "").split()) < MIN_ALT_WORDS:
+        if len(image.get("alt", "")) < ALT_MIN_CHARS:
             raise ValueError(f"a figure's caption is too short to serve as alt text: "
                              f"{image.get('alt', '')!r}")
 

@@ -137,14 +137,15 @@ def _notebook_summary(path: Path) -> dict:
     return {"title": title, "code_cells": len(code), "figures": figures}
 
 
-def notebook_links(site_dir: Path, include_dir: Path, *, root: Path,
-                   links_required: dict[str, list[str]], data: str) -> list[Path]:
-    """Builder (P4): every notebook named in `links_required` ran at build (outputs, no
-    error), and each page or section (`page.md` or `page.md#anchor`) links to the notebooks
-    listed for it (`notebooks/<name>.ipynb`). Writes the table the pitfalls page shows and
-    the links as JSON; fails the build otherwise."""
-    problems, linked_from = [], {}
-    for where, names in links_required.items():
+def notebook_links(site_dir: Path, include_dir: Path, *, root: Path, notebooks: list[str],
+                   index: str, deepens: dict[str, list[str]], data: str) -> list[Path]:
+    """Builder (P4): every notebook (`notebooks/<name>.py`) ran at build (outputs, no error
+    output); the `index` section links to all of them and each page in `deepens` links to
+    the notebooks listed for it. Writes the table the index section shows (in `notebooks`
+    order) and the links as JSON; fails the build otherwise."""
+    problems = []
+    required = {index: list(notebooks), **deepens}
+    for where, names in required.items():
         page, _, anchor = where.partition("#")
         text = (root / "docs" / page).read_text(encoding="utf-8")
         body = section(text, anchor) if anchor else text
@@ -152,13 +153,10 @@ def notebook_links(site_dir: Path, include_dir: Path, *, root: Path,
             problems.append(f"{page} has no section #{anchor}")
             continue
         targets = {target.partition("#")[0] for _, target in links(body)}
-        for name in names:
-            target = f"notebooks/{name}.ipynb"
-            linked_from.setdefault(name, []).append(where)
-            if target not in targets:
-                problems.append(f"{where} does not link to {target}")
+        problems += [f"{where} does not link to notebooks/{name}.ipynb" for name in names
+                     if f"notebooks/{name}.ipynb" not in targets]
     summaries = {}
-    for name in sorted(linked_from):
+    for name in notebooks:
         executed = site_dir / "notebooks" / f"{name}.ipynb"
         if not executed.is_file():
             problems.append(f"notebook {name} was not executed by this build")
@@ -172,15 +170,16 @@ def notebook_links(site_dir: Path, include_dir: Path, *, root: Path,
 
     rows = ["| Notebook | Deepens | Code cells | Figures |", "|---|---|---:|---:|"]
     for name, summary in summaries.items():
-        pages_linking = sorted({w.partition("#")[0] for w in linked_from[name]})
-        deepens = ", ".join(f"[{p.removesuffix('.md')}]({p})" for p in pages_linking)
-        rows.append(f"| [{summary['title']}](notebooks/{name}.ipynb) | {deepens} | "
+        pages = sorted({where.partition("#")[0] for where, names in deepens.items()
+                        if name in names})
+        links_to_pages = ", ".join(f"[{p.removesuffix('.md')}]({p})" for p in pages)
+        rows.append(f"| [{summary['title']}](notebooks/{name}.ipynb) | {links_to_pages} | "
                     f"{summary['code_cells']} | {summary['figures']} |")
     table = include_dir / "notebooks" / "table.md"
     table.parent.mkdir(parents=True, exist_ok=True)
     table.write_text("\n".join(rows) + "\n", encoding="utf-8")
     path = site_dir / "data" / f"{data}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"links": linked_from, "notebooks": summaries}, indent=1) + "\n",
-                    encoding="utf-8")
+    path.write_text(json.dumps({"index": index, "deepens": deepens, "notebooks": summaries},
+                               indent=1) + "\n", encoding="utf-8")
     return [table, path]

@@ -55,13 +55,13 @@ class Evidence:
 
 PAGES = ("docs/*.md", "snippets/*/*.py")  # what the checks of the pages' links read
 
-# Which page (or section) must link to which notebook (notebooks/<name>.py): the pages they
-# deepen (P4).
+# The "going deeper" notebooks (notebooks/<name>.py) in reading order, and the pages each
+# deepens: those pages must link to them, as must the pitfalls page's pointer section (P4).
+NOTEBOOKS = ["qkv", "multi_head", "positions", "tiny_transformer"]
 NOTEBOOK_LINKS = {
     "attention.md": ["qkv", "multi_head"],
     "transformer.md": ["multi_head", "tiny_transformer"],
     "pitfalls.md#order-is-not-built-in": ["positions"],
-    "pitfalls.md#the-full-mechanics": ["qkv", "multi_head", "positions", "tiny_transformer"],
 }
 
 # The recall experiment's settings (R3b), shared by the epoch timing (T2): same models, same data.
@@ -256,7 +256,8 @@ EVIDENCE: tuple[Evidence, ...] = (
              "The four notebooks ran at build without an error, and the pages they deepen "
              "link to them (checked at build).",
              builder="attnsheet.evidence.pages:notebook_links",
-             params={"links_required": NOTEBOOK_LINKS, "data": "pitfalls/notebooks"},
+             params={"notebooks": NOTEBOOKS, "index": "pitfalls.md#the-full-mechanics",
+                     "deepens": NOTEBOOK_LINKS, "data": "pitfalls/notebooks"},
              inputs=PAGES,
              reads=("notebook-qkv", "notebook-multi-head", "notebook-positions",
                     "notebook-tiny-transformer")),
