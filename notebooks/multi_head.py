@@ -181,14 +181,16 @@ for heads in (1, 2, 6, 12):
     print(f"{heads:>5} {d_big // heads:>6} {parameters:>11,} {flops:>14,} "
           f"{exps:>12,}")
     assert counter.get_total_flops() == formula
+    assert exps < formula / 100, "the exponentials are not a small fraction"
 
 # %% [markdown]
 # The matrix-product FLOPs are identical for 1, 2, 6 and 12 heads and equal the formula. What
 # does grow with the number of heads is the softmax: each head has its own n × n table, so 12
-# heads take 12 times as many exponentials. At this size that is about 0.2 million against 176
-# million FLOPs of matrix products; on real hardware, more and smaller products can also run
-# less efficiently, which the FLOP count does not show. How the work grows with the length n
-# is the subject of [the cost page](../cost.md#the-work).
+# heads take 12 times as many exponentials. At this size, even with 12 heads, they remain a
+# small fraction of the matrix-product FLOPs (compare the last two columns of the table); on
+# real hardware, more and smaller products can also run less efficiently, which the FLOP count
+# does not show. How the work grows with the length n is the subject of
+# [the cost page](../cost.md#the-work).
 
 # %% [markdown]
 # ## What splitting buys: several blends per position
@@ -248,14 +250,22 @@ for heads in (2, 1):
 assert not torch.allclose(middle[2, "ABC"], middle[2, "CBA"], atol=0.1)
 # 1 head: identical
 torch.testing.assert_close(middle[1, "ABC"], middle[1, "CBA"])
+# The readings in the text below: features [A B C | A B C] (head 0 | head 1)
+A_left_C_right = torch.tensor([1.0, 0, 0, 0, 0, 1])
+C_left_A_right = torch.tensor([0.0, 0, 1, 1, 0, 0])
+half_A_half_C = torch.tensor([0.5, 0, 0.5, 0.5, 0, 0.5])
+assert torch.allclose(middle[2, "ABC"], A_left_C_right, atol=1e-3), "ABC"
+assert torch.allclose(middle[2, "CBA"], C_left_A_right, atol=1e-3), "CBA"
+assert torch.allclose(middle[1, "ABC"], half_A_half_C, atol=1e-3), (
+    "one head: not half the weight on each neighbour")
 
 # %% [markdown]
 # With two heads, the middle token's output reads "A on the left, C on the right" for the first
 # sentence and the reverse for the second. With one head and the very same matrices, both
-# neighbours win half the weight each and the output is 0.5·A + 0.5·C in both sentences: the
-# order is lost. Extra width would not help, since every feature is blended by the same weights.
-# Trained models are not this clean, but the constraint is the same: one head, one weight row
-# per position.
+# neighbours win half the weight each and the output is the same even mix of A and C in both
+# sentences: the order is lost. Extra width would not help, since every feature is blended by
+# the same weights. Trained models are not this clean, but the constraint is the same: one
+# head, one weight row per position.
 
 # %% [markdown]
 # ## Heads of a real model
@@ -276,6 +286,7 @@ n_layers, heads_per_layer, n_tok, _ = attentions.shape
 print("tokens:", tokens)
 print("attentions:", tuple(attentions.shape),
       "= (layers, heads, query tokens, key tokens)")
+assert (n_layers, heads_per_layer) == (6, 12), "not the model described"
 
 # %% [markdown]
 # Rather than browsing 72 tables, the cell below scores every head on a few simple patterns
@@ -286,7 +297,8 @@ print("attentions:", tuple(attentions.shape),
 # - **next token**: weight on key i + 1 (rows 0 to n − 2);
 # - **itself**: weight on key i;
 # - **[CLS]** and **[SEP]**: weight on the first or the last key;
-# - **broad**: the entropy of the row in bits (high = spread out; log₂ 13 ≈ 3.7 is even).
+# - **broad**: the entropy of the row in bits (high = spread out; perfectly even weights give
+#   the largest value, printed below the table).
 
 # %%
 rows = torch.arange(n_tok)
@@ -312,6 +324,8 @@ for pattern, scores in pattern_scores.items():
     best_score = float(scores.flatten()[best])
     print(f"{pattern:<15} {head_name:>10} {best_score:>10.2f}"
           f"{unit:<5} {float(scores.median()):>7.2f}")
+print(f"(broad: even weights over {n_tok} tokens give "
+      f"log₂ {n_tok} = {math.log2(n_tok):.2f} bits)")
 
 # (n_layers, n_heads, n): on [CLS] + [SEP]
 special = attentions[..., 0] + attentions[..., -1]
@@ -348,22 +362,55 @@ fig.colorbar(image, ax=axes, fraction=0.025, label="attention weight")
 fig.suptitle("all-MiniLM-L6-v2: the top-scoring head for each pattern")
 plt.show()
 
+
+def table_of(pattern):  # (n, n): the weights of the head chosen for pattern
+    return attentions[chosen[pattern]]
+
+
+# The caption's claims, checked on the tables and scores above:
+best_scores = {pattern: float(scores.max())
+               for pattern, scores in pattern_scores.items()}
+assert (table_of("previous token")[rows[1:], rows[:-1]] > 0.9).all(), (
+    "previous-token head: a row does not look one step to the left")
+assert (table_of("[CLS]")[:, 0] > 0.8).all(), (
+    "[CLS] head: a row does not put almost all its weight on [CLS]")
+looks_right = table_of("next token")[:-1].argmax(dim=-1) == rows[1:]
+assert n_tok // 2 < int(looks_right.sum()) < n_tok - 1 and to_cls, (
+    "next-token head: not 'most rows look right, some go to [CLS]'")
+assert max(best_scores["itself"], best_scores["[SEP]"]) < 0.3, (
+    "the itself or [SEP] pattern is not weak")
+itself_table = table_of("itself")  # (n, n)
+assert itself_table[:, 0].mean() > itself_table.diagonal().mean(), (
+    "itself head: less weight on [CLS] than on the token itself")
+assert (itself_table[the][:, the] > 0.2).all(), (
+    "itself head: a 'the' does not look at both copies of 'the'")
+assert float(special.mean()) > 2 * (2 / n_tok), (
+    "[CLS] and [SEP] do not get far more than an even share")
+assert best_scores["broad"] > math.log2(n_tok) - 1, "broad head: not spread"
+
 # %% [markdown]
-# Each panel is one head's weight table (row = the token attending, column = the token
-# attended to); the heads were picked by the scores printed above, not by eye.
+# The top-scoring heads follow their patterns to very different degrees: the previous-token
+# and `[CLS]` heads in every row, the next-token head in most rows, the "itself" and `[SEP]`
+# heads only weakly. Each panel is one head's weight table (row = the token attending,
+# column = the token attended to); the heads were picked by the scores printed above, not by
+# eye.
 #
 # - The **previous-token** head is as clean as a pattern gets: every row puts nearly all its
-#   weight one step to the left (score 1.00). The **next-token** head is less pure (0.58): most
-#   rows look one step to the right, but the rows listed above send more weight to `[CLS]`.
+#   weight one step to the left. The **next-token** head is less pure (compare the two scores
+#   above): most rows look one step to the right, but the rows listed above send more weight
+#   to `[CLS]`.
 # - The **[CLS]** head sends almost all weight to the first token, whatever the query.
-#   Across all 72 heads, about half of all weight goes to `[CLS]` or `[SEP]`, two of the
-#   thirteen tokens. A common reading, not tested here, is that parking weight on a special
-#   token is how a head says "nothing to add here".
+#   Across all 72 heads, the share of all weight that goes to `[CLS]` or `[SEP]` (printed
+#   above, with its value by layer) is far larger than what two of the sentence's tokens would
+#   get if the weight were spread evenly. A common reading, not tested here, is that parking
+#   weight on a special token is how a head says "nothing to add here".
 # - The **itself** and **[SEP]** patterns are weak in this model: even the best head puts
-#   only about a fifth of its weight there. The "itself" head's table mixes patterns: much of
-#   its weight goes to `[CLS]`, and each *the* looks at both copies of *the* (the small table
-#   printed above), so it may track the same word rather than the same position.
-# - The **broad** head spreads its weight over many tokens.
+#   only a small part of its weight there. The "itself" head's table mixes patterns: more of
+#   its weight goes to `[CLS]` than to the token itself, and each *the* looks at both copies
+#   of *the* (the small table printed above), so it may track the same word rather than the
+#   same position.
+# - The **broad** head spreads its weight over many tokens, with a row entropy not far below
+#   that of perfectly even weights (both printed above).
 #
 # This is one sentence; the patterns and the head numbers can change with the input, and a
 # head's weights say where it looks, not what it does with what it finds.

@@ -75,6 +75,7 @@ mask = causal_mask(n)  # (n, n)
 gap = float((self_attention(x[order], mask)
              - self_attention(x, mask)[order]).abs().max())
 print(f"causal mask:  largest difference after shuffling = {gap:.2f}")
+assert gap > 0.1, "the causal mask did not make the order matter"
 
 # %% [markdown]
 # The mask is itself a statement about order: a text generator reads left to right only
@@ -131,13 +132,24 @@ ax_dot.set_ylim(top=similarity.max() * 1.18)  # headroom for the legend
 ax_dot.legend(loc="upper center", ncol=3, fontsize=10)
 plt.show()
 
+# The caption's claims, checked on P and on the dot products:
+step = P.diff(dim=0).abs().mean(dim=0)  # (d_model,): mean change per row
+assert step[0] > 0.5 and step[-1] < 0.01, "first fast, last slow: not so"
+distances_between = torch.cdist(P, P) + torch.eye(n_positions)
+assert distances_between.min() > 0.1, "two positions share a code"
+assert (similarity.argmax(dim=-1) == torch.arange(n_positions)).all(), (
+    "a position's dot product does not peak at itself")
+assert spread_per_offset(similarity, offsets) < 1e-4, "not offset-only"
+assert (similarity[0].diff() > 0).any(), "falls steadily with distance"
+
 # %% [markdown]
-# Left: each row is one position's code. The first features (fast frequencies) alternate
-# quickly down the rows, the last ones barely change, so every position gets a distinct
-# pattern. Right: the dot product of a position's code with the others peaks at the position
-# itself and has the same shape around positions 0, 20 and 40, only shifted. The printed spread
-# confirms it: P[i]·P[j] depends only on j − i, because
-# sin(a)sin(b) + cos(a)cos(b) = cos(a − b).
+# Every position gets its own pattern of stripes, and the dot product of two positions' codes
+# peaks when they are the same and otherwise depends only on how far apart they are. On the
+# left, each row is one position's code: the first features (fast frequencies) alternate
+# quickly down the rows, the last ones barely change, so no two rows are alike. On the right,
+# the curves around positions 0, 20 and 40 peak at the position itself and have the same
+# shape, only shifted. The printed spread confirms it: P[i]·P[j] depends only on j − i,
+# because sin(a)sin(b) + cos(a)cos(b) = cos(a − b).
 # It is also symmetric, so the dot product alone cannot tell "3 before" from "3 after", and it
 # does not fall steadily with distance.
 
@@ -153,17 +165,24 @@ n_copies = 8
 # (8, d_model)
 word = torch.randn(1, d_model, generator=generator).expand(n_copies, d_model)
 word_with_positions = word + sinusoidal_positions(n_copies, d_model)
+row_3 = {}  # name -> (8,): the weights of the query at position 3
 for name, tokens in (("without positions", word),
                      ("with positions   ", word_with_positions)):
     _, weights = attention_torch(tokens @ W_q, tokens @ W_k, tokens @ W_v,
                                  return_weights=True)  # weights (8, 8)
+    row_3[name.strip()] = weights[3]
     print(f"{name}: weights of the query at position 3 = {weights[3]}")
+even = torch.full((n_copies,), 1 / n_copies)
+assert torch.allclose(row_3["without positions"], even), "not even"
+assert not torch.allclose(row_3["with positions"], even, atol=0.01), (
+    "with positions the weights are still even")
 
 # And the shuffle test now fails, as it should: order changes the result.
 x_with_positions = x + sinusoidal_positions(n, d_model)  # (n, d_model)
 gap = float((self_attention(x[order] + sinusoidal_positions(n, d_model))
              - self_attention(x_with_positions)[order]).abs().max())
 print(f"\nwith positions, shuffle test: largest difference = {gap:.2f}")
+assert gap > 0.1, "with positions, shuffling still changes nothing"
 
 # %% [markdown]
 # Adding a position vector mixes "which word" and "where" in one vector. The score between a
@@ -199,11 +218,14 @@ for position in (0, 1, 2):
     torch.testing.assert_close(by_library, by_hand)
     length = float(by_library.norm())
     print(f"position {position}: {by_library[0]}  (length {length:.3f})")
+    assert math.isclose(length, float(v2.norm()), rel_tol=1e-6), "length"
 
 print("\nangles per position for d = 32: "
       "first pair, second pair, ..., last pair")
 angles = rotary_angles(4, d_model)  # (4, d_model / 2)
 print(angles[:, [0, 1, 2, -1]])
+# pair i turns by ωᵢ per step: 1 radian for the first pair, then ever slower
+assert angles[1, 0] == 1 and (angles[1].diff() < 0).all(), "frequencies"
 
 # %% [markdown]
 # The length never changes; only the direction turns. Pair i turns by ωᵢ radians per step:
@@ -268,11 +290,13 @@ def sentence_scores(shift):
 
 
 added_at_0, rotary_at_0 = sentence_scores(0)
+moved = {}  # shift -> (largest change added, largest change rotary)
 for shift in (10, 100):
     added_moved, rotary_moved = sentence_scores(shift)
+    moved[shift] = (float((added_moved - added_at_0).abs().max()),
+                    float((rotary_moved - rotary_at_0).abs().max()))
     print(f"sentence moved by {shift:>3}: largest score change, "
-          f"added {float((added_moved - added_at_0).abs().max()):.2f}, "
-          f"rotary {float((rotary_moved - rotary_at_0).abs().max()):.1e}")
+          f"added {moved[shift][0]:.2f}, rotary {moved[shift][1]:.1e}")
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(9.5, 4), sharey=True,
@@ -289,15 +313,24 @@ fig.suptitle("One query word and one key word at every pair of positions "
              "0..47 (2,304 scores)")
 plt.show()
 
+# The caption's claims (the spreads per offset are checked above):
+assert all(rotary < 1e-4 < 0.1 < added for added, rotary in moved.values()), (
+    "moving the sentence: rotary scores changed or added ones did not")
+# score at offset +k is scores_rotary[k, 0], at -k scores_rotary[0, k]
+asymmetry = (scores_rotary[1:, 0] - scores_rotary[0, 1:]).abs()  # (n_pos-1,)
+assert asymmetry.max() > 0.1, "the rotary scores are symmetric in the offset"
+
 # %% [markdown]
-# Each dot is one (m, n) pair. With rotary embeddings, the dots of one offset fall on top of
-# each other: the score is a function of m − n (the spread printed above is rounding error),
-# and moving a whole sentence along leaves every score unchanged. With added encodings, the
-# same offset gives a band of different scores, because the word–position terms depend on
-# where the words are. That is the exact sense in which rotary embeddings are "relative":
-# the property holds for any weights, whereas with added encodings a model would have to
-# learn it, if at all. Unlike the plain sinusoidal dot product, the rotary curve
-# is not symmetric: offset +5 and −5 give different scores.
+# With rotary embeddings all pairs of positions at the same offset get the same score, while
+# with added sinusoidal encodings one offset gives a whole band of different scores. Each dot
+# is one (m, n) pair. With rotary embeddings, the dots of one offset fall on top of each other:
+# the score is a function of m − n (the spread printed above is rounding error), and moving a
+# whole sentence along leaves every score unchanged. With added encodings, the band comes from
+# the word–position terms, which depend on where the words are. That is the exact sense in
+# which rotary embeddings are "relative": the property holds for any weights, whereas with
+# added encodings a model would have to learn it, if at all. Unlike the plain sinusoidal dot
+# product, the rotary curve is not symmetric: an offset +k and its mirror −k generally give
+# different scores.
 
 # %% [markdown]
 # ## Does the score fall with distance?
@@ -356,13 +389,31 @@ shown = [0, 4, 7, 10, 13, 16, 18]  # a few of the measured distances
 print("distance:      ", distances[shown].tolist())
 print("same vector:   ", self_score[shown])
 print("unrelated pair:", unrelated_score[shown])
+# The trend under the swings: the closed form averaged over each decade of Δ
+decades = [(1, 10), (10, 100), (100, 1000), (1000, 5000)]
+decade_means = [float(closed_form[a - 1:b].mean()) for a, b in decades]
+print("same vector, mean over Δ = 1-10, 10-100, 100-1000, 1000-5000:",
+      [round(m, 2) for m in decade_means])
+
+# The caption's claims:
+assert gap < 0.02, "the measured points are off the closed-form line"
+assert all(a > b for a, b in zip(decade_means, decade_means[1:])), (
+    "the average score does not fall with distance")
+assert float(closed_form[128:1000].max()) > float(closed_form[127]) + 0.1, (
+    "no swing: the curve does not climb back above its value at Δ = 128")
+first_negative = int((closed_form < 0).nonzero()[0])  # index, Δ - 1
+assert first_negative >= 128 and (closed_form[first_negative:] > 0).any(), (
+    "the curve does not cross zero both ways at long distances")
+assert float(unrelated_score.abs().max()) < 0.02, "unrelated: not zero"
 
 # %% [markdown]
-# The measured points sit on the closed-form line (largest gap printed above). For a vector
-# matched with itself the average score does fall with distance: to about 0.7 of its Δ = 0
-# value at 8 positions, 0.6 at 32, 0.3 at 128. But the fall is not smooth. Beyond a few dozen
-# positions the curve swings up and down, at 320 it is back up to about 0.4, and at a few
-# thousand positions it crosses zero both ways. For unrelated vectors the average is zero at
-# every distance. So the fading is a trend in the average for well-matched queries and keys,
-# with large swings on top, not a rule that every score obeys; and it is a property of the
-# untrained rotation, which a trained model can work with or against.
+# For a vector matched with itself the average rotary score falls with distance, but with large
+# swings that take it back up in places and, far out, across zero both ways; for unrelated
+# vectors it stays at zero. The measured points sit on the closed-form line (largest gap
+# printed above). The table printed below the figure gives the values at a few distances, and
+# its last line the averages over each decade of distance, which fall from one decade to the
+# next. The fall is not smooth, though: past 128 positions the curve climbs back above its
+# value there, and at long distances it crosses zero, downwards and upwards. So the fading is a
+# trend in the average for well-matched queries and keys, with large swings on top, not a rule
+# that every score obeys; and it is a property of the untrained rotation, which a trained model
+# can work with or against.

@@ -208,14 +208,23 @@ fig.suptitle("Softmax over 32 random keys, 2,000 random queries per width")
 fig.tight_layout()
 plt.show()
 
+# The caption's claims, checked on the numbers in the table:
+top_raw, bits_raw = zip(*saturation["unscaled"])
+top_scaled, bits_scaled = zip(*saturation["scaled"])
+assert all(a < b for a, b in zip(top_raw, top_raw[1:])), "top share climbs"
+assert all(a > b for a, b in zip(bits_raw, bits_raw[1:])), "entropy falls"
+assert top_raw[-1] > 0.9 and bits_raw[-1] < 0.5, "unscaled rows saturate"
+assert max(top_scaled) - min(top_scaled) < 0.05, "scaled: top share flat"
+assert max(bits_scaled) - min(bits_scaled) < 0.25, "scaled: entropy flat"
+
 # %% [markdown]
 # Without the division, the rows saturate as d grows: the top key's share of the weight climbs
 # towards 1 and the entropy falls towards 0 bits, so each query effectively picks a single key.
-# With the division both curves stay flat, at the same values for every width. The dotted lines
-# mark perfectly even weights. This is a statement about random vectors of unit variance, the
-# usual state at the start of training. Why saturation hurts learning is not measured here:
-# the softmax's derivative, diag(p) − p pᵀ for weights p, is nearly zero when p is nearly
-# one-hot, so the scores receive almost no gradient.
+# With the division both curves stay flat, at about the same values for every width. The
+# dotted lines mark perfectly even weights. This is a statement about random vectors of unit
+# variance, the usual state at the start of training. Why saturation hurts learning is not
+# measured here: the softmax's derivative, diag(p) − p pᵀ for weights p, is nearly zero when p
+# is nearly one-hot, so the scores receive almost no gradient.
 
 # %% [markdown]
 # ## Masks: forbidding some keys
@@ -305,11 +314,17 @@ axes[0].set_ylabel("query (token asking)")
 fig.colorbar(image, ax=axes, fraction=0.03, label="weight")
 plt.show()
 
+# The caption's claims (the padding columns are checked above):
+assert causal_weights[0, 0] == 1, "the first token keeps all its weight"
+assert (causal_weights[causal] > 0).all(), "every allowed key gets weight"
+assert (causal_weights[1:].max(dim=-1).values < 0.9).all(), (
+    "a later row puts nearly all its weight on one token")
+
 # %% [markdown]
-# In the causal table the first token can only attend to itself (weight 1.00), and each later
-# row spreads its weight over the tokens up to itself. In the padding table the two last
-# columns are zero in every row. The weights themselves come from random vectors and carry no
-# meaning.
+# In the causal table the first token puts all its weight on itself, the only key it may use,
+# and each later row spreads its weight over all the tokens up to itself. In the padding table
+# the two last columns are zero in every row. The weights themselves come from random vectors
+# and carry no meaning.
 
 # %% [markdown]
 # ## The same numbers from the library and from PyTorch

@@ -12,11 +12,10 @@
 # # A tiny transformer, trained here
 #
 # This page builds a very small language model that reads and writes one character at a
-# time, trains it for a few seconds on text that ships with Python, and lets it write. Then
-# it times text generation twice: once recomputing everything at every step, once with a
-# key/value cache that remembers the work already done. Runs with numpy, torch and
-# matplotlib plus `attnsheet`, this site's small library (`pip install -e .` in the
-# repository).
+# time, trains it briefly on text that ships with Python, and lets it write. Then it times
+# text generation twice: once recomputing everything at every step, once with a key/value
+# cache that remembers the work already done. Runs with numpy, torch and matplotlib plus
+# `attnsheet`, this site's small library (`pip install -e .` in the repository).
 
 # %%
 import argparse
@@ -119,14 +118,15 @@ assert change[changed_at:].min().item() > 0.0
 # The outputs before the changed character did not move at all; every output from it
 # onwards did. This holds before any training: it comes from the mask, not from learning.
 #
-# ## Training for a few seconds
+# ## A short training run
 #
 # Training shows the model random stretches of 64 characters and nudges its weights so
 # that, at every position, the true next character gets a higher score. The loss is the
 # average of −ln(probability the model gave to the true next character). A model that
 # guesses uniformly among all characters scores ln(vocabulary size); anything below that
 # has learned something. The last tenth of the text is kept aside to check the model on
-# characters it never trained on.
+# characters it never trained on. The time the training took on this run is printed with
+# the losses.
 
 # %%
 split = int(0.9 * len(ids))
@@ -174,6 +174,11 @@ ax.legend(fontsize=10, loc="upper right")
 plt.tight_layout()
 plt.show()
 
+# The caption's claims: it starts near the uniform line, ends well below it.
+assert abs(losses[0] - uniform_loss) < 0.5, "did not start near uniform"
+assert max(losses[len(losses) // 2:]) < uniform_loss, (
+    "the loss did not fall below the uniform line")
+
 # %% [markdown]
 # The loss starts near the uniform-guessing line and falls below it as training goes on;
 # each step's loss is from a different random batch, hence the wiggles. The dotted line is
@@ -199,8 +204,8 @@ print(vocab.decode(generated))
 
 # %% [markdown]
 # The output imitates the look of its training text (words, spacing, punctuation) more than
-# its sense: a model this small, trained for seconds on a few thousand characters, has
-# mostly learned which characters tend to follow which.
+# its sense: a model this small, trained this briefly on so little text (its length is
+# printed at the top), has mostly learned which characters tend to follow which.
 #
 # ## Generating with and without a key/value cache
 #
@@ -322,22 +327,24 @@ plt.tight_layout()
 plt.show()
 
 # %% [markdown]
-# Left: without the cache, a step takes longer the further along the text is, because it
-# redoes every earlier position; with the cache the time per step stays low and, over this
-# range, hardly grows. Right: the same steps added up. Without the cache the total curves
-# upwards; with it, it rises almost in a straight line. Each point is the median of a few
-# runs, and single steps are short enough that the machine's other work shows up as spikes.
+# On this run, a step without the cache took longer the further along the text it was,
+# because it redoes every earlier position, while with the cache the time per step stayed
+# low and hardly grew over this range. That is the left panel; the right one adds the same
+# steps up: on this run the total without the cache curved upwards, and with it rose almost
+# in a straight line. Each point is the median of a few runs, and single steps are short
+# enough that the machine's other work shows up as spikes.
 #
 # ## What was measured, and what was not
 #
 # - The speed-up printed above is a measurement on this machine for this tiny model, on
 #   one thread, not a general figure.
-# - It is smaller than the work saved would suggest, because for a model this small much of
-#   a step's time does not depend on how much there is to compute: compare, in the printed
-#   times, a step just after the prompt without the cache (a dozen positions) with a cached
-#   step (one position). That fixed part is Python and the launching of many small tensor
-#   operations (the library's input checks among them), and the cache cannot remove it. In
-#   a large model the arithmetic dominates, and saving it counts for more.
+# - On this run it was also smaller than the work saved would suggest, because for a model
+#   this small much of a step's time does not depend on how much there is to compute:
+#   compare, in the printed times, a step just after the prompt without the cache (a dozen
+#   positions) with a cached step (one position). That fixed part is Python and the
+#   launching of many small tensor operations (the library's input checks among them), and
+#   the cache cannot remove it. In a large model the arithmetic dominates, and saving it
+#   counts for more.
 # - The cache costs memory: for every layer, a key and a value vector per position, kept
 #   for the whole text. That is the price for not recomputing them.
 # - The cache changes the work, not the result: the assertion above checks that both ways
