@@ -95,6 +95,7 @@ def execute(source: Path, *, cell_timeout: float = CELL_TIMEOUT_S):
     """Run every cell of a notebook source in a fresh kernel, in an empty working folder.
     Returns the executed notebook (nbformat); raises NotebookError naming the cell."""
     import jupytext
+    from jupyter_client.manager import AsyncKernelManager
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
@@ -102,9 +103,13 @@ def execute(source: Path, *, cell_timeout: float = CELL_TIMEOUT_S):
     notebook.cells = [cell for cell in notebook.cells if cell.source.strip()]
     for index, cell in enumerate(notebook.cells):
         cell.id = f"cell-{index + 1}"  # jupytext's ids are random: keep the file reproducible
-    with tempfile.TemporaryDirectory() as workdir:
+    with tempfile.TemporaryDirectory() as workdir, tempfile.TemporaryDirectory() as sockets:
+        # Local sockets instead of TCP ports: nothing listens on the network, and the kernel
+        # has no "running over TCP without encryption" warning to print into the build log.
+        kernel = AsyncKernelManager(kernel_name=KERNEL, transport="ipc",
+                                    ip=str(Path(sockets) / "kernel"))
         client = NotebookClient(
-            notebook, kernel_name=KERNEL, timeout=cell_timeout, allow_errors=False,
+            notebook, km=kernel, timeout=cell_timeout, allow_errors=False,
             record_timing=False, resources={"metadata": {"path": workdir}},
         )
         with client.setup_kernel():
