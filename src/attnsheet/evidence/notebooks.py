@@ -95,7 +95,7 @@ def execute(source: Path, *, cell_timeout: float = CELL_TIMEOUT_S):
     """Run every cell of a notebook source in a fresh kernel, in an empty working folder.
     Returns the executed notebook (nbformat); raises NotebookError naming the cell."""
     import jupytext
-    from jupyter_client.manager import AsyncKernelManager
+    from traitlets.config import Config
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
@@ -106,11 +106,13 @@ def execute(source: Path, *, cell_timeout: float = CELL_TIMEOUT_S):
     with tempfile.TemporaryDirectory() as workdir, tempfile.TemporaryDirectory() as sockets:
         # Local sockets instead of TCP ports: nothing listens on the network, and the kernel
         # has no "running over TCP without encryption" warning to print into the build log.
-        kernel = AsyncKernelManager(kernel_name=KERNEL, transport="ipc",
-                                    ip=str(Path(sockets) / "kernel"))
+        # (Set through config, so that the client owns the kernel and shuts it down.)
+        sockets_config = Config({"AsyncKernelManager": {
+            "transport": "ipc", "ip": str(Path(sockets) / "kernel")}})
         client = NotebookClient(
-            notebook, km=kernel, timeout=cell_timeout, allow_errors=False,
+            notebook, kernel_name=KERNEL, timeout=cell_timeout, allow_errors=False,
             record_timing=False, resources={"metadata": {"path": workdir}},
+            config=sockets_config,
         )
         with client.setup_kernel():
             for index, cell in enumerate(notebook.cells):
