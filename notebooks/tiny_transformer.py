@@ -25,6 +25,7 @@ import contextlib
 import io
 import json
 import math
+import os
 import platform
 import time
 
@@ -283,6 +284,9 @@ total = {use_cache: np.median([s.sum() for s in runs])
          for use_cache, runs in step_times.items()}
 print(f"{n_new} new characters, median of {repeats} runs on "
       f"{torch.get_num_threads()} thread(s):")
+# The machine that measured it: other machines give other numbers.
+print(f"  (machine: {platform.machine()}, {os.cpu_count()} cores, "
+      f"Python {platform.python_version()}, torch {torch.__version__})")
 print(f"  without cache: {total[False] * 1e3:7.1f} ms")
 print(f"  with cache:    {total[True] * 1e3:7.1f} ms")
 print(f"  the cache made generation {total[False] / total[True]:.1f} "
