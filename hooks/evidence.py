@@ -32,6 +32,7 @@ from mkdocs.structure.files import File
 from mkdocs.utils import get_relative_url
 
 from attnsheet.evidence import notebook_page
+from attnsheet.evidence.ledger import page_url
 
 ROOT = Path(__file__).resolve().parents[1]
 EVIDENCE_OUT = ROOT / "build" / "evidence"
@@ -191,14 +192,10 @@ def on_post_build(config):
             if cell["cell_type"] == "markdown":
                 source = "".join(cell["source"])
                 cell["source"] = MD_LINK.sub(
-                    lambda m: f"]({absolute_page_url(config.site_url, m['page'])}{m['anchor'] or ''})",
+                    lambda m: f"]({config.site_url.rstrip('/')}/{page_url(m['target'])})",
                     source)
         path.write_text(json.dumps(notebook, indent=1, ensure_ascii=False) + "\n",
                         encoding="utf-8")
 
 
-MD_LINK = re.compile(r"\]\(\.\./(?P<page>[\w-]+)\.md(?P<anchor>#[\w-]+)?\)")
-
-
-def absolute_page_url(site_url: str, page: str) -> str:
-    return site_url.rstrip("/") + "/" + ("" if page == "index" else f"{page}/")
+MD_LINK = re.compile(r"\]\(\.\./(?P<target>[\w-]+\.md(?:#[\w-]+)?)\)")

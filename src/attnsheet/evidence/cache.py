@@ -32,10 +32,24 @@ def module_path(module: str) -> Path | None:
     return None
 
 
+@functools.lru_cache(maxsize=1)
+def lazy_homes() -> dict[str, str]:
+    """`attnsheet/__init__.py`'s `_HOME` map (public name -> submodule), read with ast:
+    `from attnsheet import attention_torch` runs `attnsheet/attention.py`."""
+    tree = ast.parse((PACKAGE_DIR / "__init__.py").read_text(encoding="utf-8"))
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(
+                isinstance(t, ast.Name) and t.id == "_HOME" for t in node.targets):
+            return ast.literal_eval(node.value)
+    return {}
+
+
 @functools.lru_cache(maxsize=None)  # one build asks for the same files many times
-def _imported_modules(path: Path, module: str) -> frozenset[str]:
-    """Names of the `attnsheet` modules that the file at `path` imports."""
-    tree = ast.parse(path.read_text(encoding="utf-8"))
+def imported_modules(path: Path, module: str = "") -> frozenset[str]:
+    """Names of the `attnsheet` modules that the file at `path` imports. `module` is the
+    file's own module name (for relative imports); a file outside the package (a notebook)
+    leaves it empty."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
     package = module if path.name == "__init__.py" else module.rpartition(".")[0]
     found: set[str] = set()
     for node in ast.walk(tree):
@@ -48,6 +62,11 @@ def _imported_modules(path: Path, module: str) -> frozenset[str]:
             else:
                 base = node.module or ""
             submodules = {f"{base}.{alias.name}" for alias in node.names}
+            if base == PACKAGE:  # names the package re-exports lazily: its map, their homes
+                homes = {lazy_homes()[a.name] for a in node.names if a.name in lazy_homes()}
+                submodules |= {f"{PACKAGE}.{home}" for home in homes}
+                if homes:
+                    found.add(base)
             submodules = {name for name in submodules if module_path(name) is not None}
             found.update(submodules)
             # `from . import measure` names a module, not the package: the package's
@@ -67,7 +86,7 @@ def source_files(module: str) -> list[Path]:
         if path is None or name in seen:
             continue
         seen[name] = path
-        todo.extend(_imported_modules(path, name) - seen.keys())
+        todo.extend(imported_modules(path, name) - seen.keys())
     return sorted(set(seen.values()))
 
 

@@ -46,35 +46,10 @@ def executed_name(source: Path) -> str:
     return f"{SITE_FOLDER}/{source.stem}.ipynb"
 
 
-def _lazy_homes() -> dict[str, str]:
-    """`attnsheet/__init__.py`'s `_HOME` map (public name -> submodule), read with ast."""
-    tree = ast.parse((cache.PACKAGE_DIR / "__init__.py").read_text(encoding="utf-8"))
-    for node in tree.body:
-        if isinstance(node, ast.Assign) and any(
-                isinstance(t, ast.Name) and t.id == "_HOME" for t in node.targets):
-            return ast.literal_eval(node.value)
-    return {}
-
-
 def imported_modules(source: Path) -> list[str]:
-    """The `attnsheet` modules a notebook imports (jupytext comments out magics, so the
-    percent-format source parses as Python). `from attnsheet import attention_torch` counts
-    as the submodule the name lives in."""
-    tree = ast.parse(source.read_text(encoding="utf-8"), filename=str(source))
-    homes = _lazy_homes()
-    names = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            names.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-            names.add(node.module)
-            for alias in node.names:
-                names.add(f"{node.module}.{alias.name}")
-                if node.module == cache.PACKAGE and alias.name in homes:
-                    names.add(f"{cache.PACKAGE}.{homes[alias.name]}")
-    # Only names that are modules (attnsheet.attention.attention_torch is not).
-    return sorted(n for n in names
-                  if n.split(".")[0] == cache.PACKAGE and cache.module_path(n) is not None)
+    """The `attnsheet` modules a notebook imports, read as a builder's are (jupytext comments
+    out magics, so the percent-format source parses as Python)."""
+    return sorted(cache.imported_modules(source.resolve()))
 
 
 def key_files(source: Path) -> list[Path]:
@@ -155,13 +130,14 @@ def _plain_traceback(error) -> str:
     return "\n".join(text.splitlines()[-25:])
 
 
-def compress_figures(notebook) -> None:
-    """Re-encode every PNG output with a 256-colour palette (in place). Matplotlib's RGBA
-    PNGs shrink about threefold and look the same: the pages stay light."""
+def compress_figures(notebook) -> list[bytes]:
+    """Re-encode every PNG output with a 256-colour palette (in place) and return the new
+    PNGs in order. Matplotlib's RGBA PNGs shrink about threefold and look the same."""
     import io
 
     from PIL import Image
 
+    pngs = []
     for cell in notebook.cells:
         for output in cell.get("outputs", []):
             data = output.get("data", {})
@@ -173,6 +149,8 @@ def compress_figures(notebook) -> None:
             buffer = io.BytesIO()
             palette.save(buffer, format="PNG", optimize=True)
             data["image/png"] = base64.b64encode(buffer.getvalue()).decode("ascii")
+            pngs.append(buffer.getvalue())
+    return pngs
 
 
 def figure_path(png: bytes) -> str:
@@ -188,17 +166,14 @@ def run(source: Path, site_dir: Path) -> list[Path]:
     import nbformat
 
     notebook = execute(source)
-    compress_figures(notebook)
+    pngs = compress_figures(notebook)
     target = site_dir / executed_name(source)
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(nbformat.writes(notebook) + "\n", encoding="utf-8")
     written = [target]
-    for cell in notebook.cells:
-        for output in cell.get("outputs", []):
-            if "image/png" in output.get("data", {}):
-                png = base64.b64decode(output["data"]["image/png"])
-                figure = site_dir / SITE_FOLDER / source.stem / figure_path(png)
-                figure.parent.mkdir(parents=True, exist_ok=True)
-                figure.write_bytes(png)
-                written.append(figure)
+    for png in pngs:
+        figure = site_dir / SITE_FOLDER / source.stem / figure_path(png)
+        figure.parent.mkdir(parents=True, exist_ok=True)
+        figure.write_bytes(png)
+        written.append(figure)
     return written
