@@ -5,6 +5,9 @@ STAMP := $(VENV)/.installed-stamp
 # Extra pip arguments for torch, e.g. a CPU-only index on machines without the local wheel.
 TORCH_INSTALL_ARGS ?=
 export NO_MKDOCS_2_WARNING := 1
+# The site generator (decisions/site-generator.md); its config file named explicitly.
+SITEGEN = $(PY) -m properdocs
+SITECONF = -f mkdocs.yml
 
 .PHONY: setup serve build test chromium evidence bench screenshots clean
 
@@ -21,11 +24,15 @@ $(STAMP): pyproject.toml Makefile  # a changed install step reinstalls
 
 setup: $(STAMP)
 
+# The evidence watcher rebuilds evidence after code edits while MkDocs, watching only the
+# pages and the staged evidence, keeps serving the last good site (see evidence/watch.py).
 serve: $(STAMP)  ## build and serve the site at http://127.0.0.1:8000, rebuilding on edits
-	$(PY) -m mkdocs serve --dev-addr 127.0.0.1:8000
+	$(PY) -m attnsheet.evidence build
+	$(PY) -m attnsheet.evidence watch & watcher=$$!; trap 'kill $$watcher' EXIT INT TERM; \
+		ATTNSHEET_EVIDENCE=watch $(SITEGEN) serve $(SITECONF) --dev-addr 127.0.0.1:8000
 
 build: $(STAMP)  ## build the site into site/
-	$(PY) -m mkdocs build --strict
+	$(SITEGEN) build $(SITECONF) --strict
 
 test: $(STAMP) chromium  ## every test: library, snippets, fences, evidence, site, browser
 	$(PY) -m pytest
@@ -42,7 +49,7 @@ bench: $(STAMP) chromium  ## time budgets and page weights on this machine (a re
 	$(PY) scripts/bench.py
 
 screenshots: $(STAMP) chromium  ## light and dark screenshots of the built site
-	$(PY) -m mkdocs build --strict
+	$(SITEGEN) build $(SITECONF) --strict
 	$(PY) scripts/screenshot.py --serve site --out shots/ "" idea/ recurrence/ attention/ \
 		transformer/ cost/ pitfalls/ glossary/ one-line/ evidence/
 

@@ -70,7 +70,7 @@ def compare_and_collect() -> dict:
     import transformers
 
     sys.path.insert(0, str(ROOT / "src"))
-    from attnsheet.evidence.attention import PAIRS
+    from attnsheet.experiments.attention import PAIRS
     from attnsheet.models import load_minilm
 
     ours = load_minilm()

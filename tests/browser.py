@@ -21,6 +21,9 @@ from urllib.parse import urlsplit
 
 from .helpers import ROOT
 
+# The site generator, as the Makefile runs it (decisions/site-generator.md).
+SITE_GENERATOR = [sys.executable, "-m", "properdocs"]
+SITE_CONFIG = ["-f", str(ROOT / "mkdocs.yml")]
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
@@ -43,12 +46,11 @@ def free_port() -> int:
 
 def build_site_for(origin: str, site_dir: Path) -> None:
     """A strict build whose site_url is `origin`, as a deployment would configure it."""
-    env = dict(os.environ, NO_MKDOCS_2_WARNING="1", SITE_URL=origin + "/")
-    done = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site_dir)],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=900,
-    )
-    assert done.returncode == 0, f"mkdocs build failed:\n{done.stdout}\n{done.stderr}"
+    env = dict(os.environ, SITE_URL=origin + "/")
+    done = subprocess.run([*SITE_GENERATOR, "build", *SITE_CONFIG, "--strict",
+                           "--site-dir", str(site_dir)],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, f"site build failed:\n{done.stdout}\n{done.stderr}"
 
 
 @contextmanager

@@ -2,25 +2,22 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from .helpers import ROOT
+from .browser import build_site_for, free_port
 
 
 @pytest.fixture(scope="session")
-def built_site(tmp_path_factory) -> Path:
-    """`mkdocs build --strict` once per session, into a temporary folder."""
+def site_origin() -> str:
+    """The loopback origin the session's site is built for (its site_url) and served at."""
+    return f"http://127.0.0.1:{free_port()}"
+
+
+@pytest.fixture(scope="session")
+def built_site(tmp_path_factory, site_origin) -> Path:
+    """The one strict build of the site per test session (the browser suite serves it)."""
     site_dir = tmp_path_factory.mktemp("site")
-    # The default site_url, whatever the environment says: the link checks treat it as home.
-    env = dict(os.environ, NO_MKDOCS_2_WARNING="1", SITE_URL="http://127.0.0.1:8000/")
-    done = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site_dir)],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=900,
-    )
-    assert done.returncode == 0, f"mkdocs build --strict failed:\n{done.stdout}\n{done.stderr}"
+    build_site_for(site_origin, site_dir)
     return site_dir

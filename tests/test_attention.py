@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import zlib
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -20,6 +21,11 @@ from attnsheet import (
     multi_head_attention_torch,
     softmax_np,
 )
+from attnsheet.evidence.figures import THEMES
+from attnsheet.evidence.render import attention as render
+from attnsheet.evidence.sections import attention as section
+from attnsheet.evidence.spec import HOLDS, CriterionFailed, Figure
+from attnsheet.experiments import attention as experiments
 
 ATOL = 1e-6  # numpy vs torch vs torch's reference, float64
 
@@ -516,3 +522,159 @@ SOFTMAX_ERRORS = [  # (id, scores, axis, message regex)
 def test_softmax_errors(scores, axis, message):
     with pytest.raises(ValueError, match=message):
         softmax_np(scores, axis=axis)
+
+
+# --- the page's evidence: experiments, renderers and the claims' predicates (A1-A3, P1) ----
+
+PARAMS = {e.name: dict(e.params) for e in section.EXPERIMENTS}
+THEME = THEMES["light"]
+
+
+@pytest.fixture(scope="module")
+def table():
+    return experiments.weight_table(**PARAMS["a1-sentence-weights"])
+
+
+@pytest.fixture(scope="module")
+def loop():
+    return experiments.loop_vs_product(**PARAMS["a2-loop-vs-product"])
+
+
+@pytest.fixture(scope="module")
+def maps():
+    return experiments.pretrained_maps(**PARAMS["a3-minilm-maps"])
+
+
+def figures_of(rendered):
+    return [b for blocks in rendered.parts.values() for b in blocks if isinstance(b, Figure)]
+
+
+def test_sentence_table_is_a_blend(table):
+    weights = np.array(table["weights"])
+    assert weights.shape == (11, 11) and table["words"] == experiments.SENTENCE.split()
+    assert (weights > 0).all() and table["weight_min"] == weights.min()
+    assert np.allclose(weights.sum(axis=1), 1) and table["row_sum_error"] < 1e-12
+    assert table["outputs_inside_values"] and table["sdpa_difference"] < 1e-12
+    assert table["twins_equal"]  # no positions: the two copies of "the" look alike
+
+
+def test_heatmap_caption_is_read_from_the_data(table):
+    (figure,) = figures_of(render.heatmap(table))
+    assert f"{table['weight_min']:.1e}" in figure.caption
+    assert f"{table['self_or_twin']} of 11 rows" in figure.caption
+    assert "identical columns" in figure.caption
+    assert "between 1.000000 and 1.000000" in figure.alt
+    figure.draw(THEME)
+
+
+def test_loop_and_product_agree(loop):
+    assert len(loop["cases"]) == PARAMS["a2-loop-vs-product"]["cases"]
+    assert loop["score_difference"] < 1e-12 and loop["output_difference"] < 1e-12
+    line = render.loop_check(loop).parts[""][0]
+    assert f"{len(loop['cases'])} random cases" in line
+
+
+def test_trained_model_renders_its_numbers():
+    data = experiments.trained_referent(**PARAMS["a3-trained-referent"])
+    rendered = render.trained_model(data)
+    text = "\n".join(b for b in rendered.parts[""] if isinstance(b, str))
+    assert f"**{data['held_out_accuracy']:.1%}**" in text
+    assert f"{data['control_held_out_accuracy']:.1%}" in text
+    tables, bars = figures_of(rendered)
+    assert (tables.key, bars.key) == ("tables", "it-row")
+    tired = data["twins"][0]
+    assert f"{tired['layer_2'][tired['it']][tired['referent']]:.2f}" in tables.caption
+
+
+def test_it_blend_and_maps_render(maps):
+    blend = render.it_blend(maps)
+    (figure,) = figures_of(blend)
+    assert f"{maps['mean_share']['[CLS] and [SEP]']:.0%}" in figure.caption
+    figure.draw(THEME)
+    rendered = render.pretrained_maps(maps)
+    assert maps["weights_sha256"] in rendered.parts["provenance"][0]
+    caveats = rendered.parts[""][-1]
+    assert f"Follow, by at least {maps['margin']:g}" in caveats
+    assert "1 heads" not in caveats
+
+
+def test_explorer_script_resolves_against_the_site_root():
+    script = (Path(__file__).parents[1] / "docs/javascripts/attention-explorer.js").read_text()
+    assert "new URL(root.dataset.src, siteRoot)" in script
+    assert 'new URL("..", document.currentScript.src)' in script
+
+
+# Predicates: agreeing data holds, contrary data fails. Hand-made, small.
+
+def a1_data(**changes):
+    data = {"weight_min": 1e-3, "row_sum_error": 2e-16, "outputs_inside_values": True,
+            "sdpa_difference": 9e-16}
+    return {"a1-sentence-weights": {**data, **changes}}
+
+
+def test_a1_predicate():
+    assert section.a1_blend(a1_data()).status == HOLDS
+    for contrary in ({"weight_min": -0.1}, {"row_sum_error": 1e-3},
+                     {"outputs_inside_values": False}, {"sdpa_difference": 1e-4}):
+        with pytest.raises(CriterionFailed):
+            section.a1_blend(a1_data(**contrary))
+
+
+def test_a2_predicate():
+    cases = [{"n": 3, "d": 2, "score_difference": 0.0, "output_difference": 0.0}]
+    agreeing = {"a2-loop-vs-product": {"cases": cases, "score_difference": 4e-16,
+                                       "output_difference": 4e-16}}
+    assert section.a2_one_product(agreeing).status == HOLDS
+    contrary = {"a2-loop-vs-product": {"cases": cases, "score_difference": 0.5,
+                                       "output_difference": 4e-16}}
+    with pytest.raises(CriterionFailed):
+        section.a2_one_product(contrary)
+
+
+def a3_data(held_out=0.95, peak=1, follows=5):
+    twin = {"adjective": "tired", "words": ["the", "animal", "it", "street"], "it": 2,
+            "referent": 1, "layer_2": [[0.25] * 4, [0.25] * 4, [0.1] * 4, [0.25] * 4]}
+    twin["layer_2"][2] = [0.0, 0.0, 0.0, 0.0]
+    twin["layer_2"][2][peak] = 1.0
+    pair = {"follows": follows, "opposite": 6, "follows_at_margin": 1, "opposite_at_margin": 1}
+    return {"a3-trained-referent": {"held_out_accuracy": held_out,
+                                    "control_held_out_accuracy": 0.6, "twins": [twin]},
+            "a3-minilm-maps": {"pairs": [pair], "margin": 0.05, "consistent": 0,
+                               "layers": 6, "heads": 12}}
+
+
+def test_a3_predicate():
+    verdict = section.a3_referent(a3_data())
+    assert verdict.status == HOLDS and verdict.numbers["held-out accuracy"] == 0.95
+    for contrary in (a3_data(held_out=0.6), a3_data(peak=3), a3_data(follows=80)):
+        with pytest.raises(CriterionFailed):
+            section.a3_referent(contrary)
+
+
+def p1_data(special, animal=0.07, street=0.05):
+    return {"a3-minilm-maps": {
+        "pairs": [{"first": "animal", "second": "street"}], "layers": 6, "heads": 12,
+        "heads_mostly_special": 20,
+        "mean_share": {"[CLS] and [SEP]": special, "“animal”": animal, "“street”": street}}}
+
+
+def test_p1_predicate():
+    assert section.p1_raw_weights(p1_data(0.39)).status == HOLDS
+    with pytest.raises(CriterionFailed):
+        section.p1_raw_weights(p1_data(0.1))  # a tidy story: little on the special tokens
+    with pytest.raises(CriterionFailed):
+        section.p1_raw_weights(p1_data(0.3, animal=0.3, street=0.1))  # nouns get more
+
+
+def test_the_site_data_meets_the_criteria_with_room(table, loop, maps):
+    """The seeded data passes each criterion by a clear margin (not by a hair)."""
+    trained = experiments.trained_referent(**PARAMS["a3-trained-referent"])
+    assert table["sdpa_difference"] * 100 < section.A1_TOLERANCE
+    assert loop["score_difference"] * 100 < section.A2_TOLERANCE
+    assert trained["held_out_accuracy"] >= section.A3_HELD_OUT + 0.03
+    assert maps["mean_share"]["[CLS] and [SEP]"] >= section.P1_SPECIAL + 0.1
+    data = {"a1-sentence-weights": table, "a2-loop-vs-product": loop,
+            "a3-trained-referent": trained, "a3-minilm-maps": maps}
+    for predicate in (section.a1_blend, section.a2_one_product, section.a3_referent,
+                      section.p1_raw_weights):
+        assert predicate(data).status == HOLDS

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from .browser import audit_page, build_site_for, free_port, launch, new_page, serve
+from .browser import audit_page, launch, new_page, serve
 from .helpers import SNIPPETS
 
 playwright_api = pytest.importorskip("playwright.sync_api")
@@ -18,14 +18,10 @@ SCHEMES = ("light", "dark")
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    """(origin, site folder): a build for this origin, served on loopback."""
-    port = free_port()
-    origin = f"http://127.0.0.1:{port}"
-    site_dir = tmp_path_factory.mktemp("browser-site")
-    build_site_for(origin, site_dir)
-    with serve(site_dir, port):
-        yield origin, site_dir
+def site(built_site, site_origin):
+    """(origin, site folder): the session's build, served at the origin it was built for."""
+    with serve(built_site, int(site_origin.rsplit(":", 1)[1])):
+        yield site_origin, built_site
 
 
 @pytest.fixture(scope="module")
@@ -144,7 +140,7 @@ def test_copy_button_copies_exactly_the_snippet(site, browser):
 
 def test_attention_explorer_shows_the_json(site, browser):
     origin, site_dir = site
-    data = json.loads((site_dir / "data/attention/minilm-attention.json").read_text())
+    data = json.loads((site_dir / "data/page/a3-pretrained-explorer.json").read_text())
     page, problems = new_page(browser, origin, "light")
     page.goto(f"{origin}/", wait_until="networkidle")
     # Arrive by instant navigation, as a reader does: the explorer must set itself up anyway.
@@ -190,7 +186,7 @@ FIELDS_JS = """() => Object.fromEntries(
 
 def test_context_slider_shows_the_numbers_the_build_computed(site, browser):
     origin, site_dir = site
-    rows = json.loads((site_dir / "data/cost/context-window.json").read_text())["rows"]
+    rows = json.loads((site_dir / "data/page/c3-context-table.json").read_text())["rows"]
     page, problems = new_page(browser, origin, "light")
     page.goto(f"{origin}/", wait_until="networkidle")
     # Arrive through instant navigation, as a reader clicking through does: the slider must

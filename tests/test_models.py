@@ -11,7 +11,17 @@ import numpy as np
 import pytest
 import torch
 
-from attnsheet.evidence.attention import PAIRS, Maps, Pair, referent_heads, token_groups
+from attnsheet.evidence.render.attention import explorer
+from attnsheet.evidence.sections.attention import EXPLORER
+from attnsheet.evidence.stage import script_data_file
+from attnsheet.experiments.attention import (
+    PAIRS,
+    Maps,
+    Pair,
+    pretrained_maps,
+    referent_heads,
+    token_groups,
+)
 from attnsheet.models import (
     MINILM_SHA256,
     WeightsHashError,
@@ -117,6 +127,15 @@ def test_referent_heads_count_follow_and_opposite():
                                               fake_maps(tokens, second)))
     assert follows.tolist() == [[True, False, False]]
     assert opposite.tolist() == [[False, True, False]]
+    # The gap between the nouns moves by 1.2 in heads 0 and 1: a margin up to that keeps
+    # them, a larger one drops them.
+    follows, opposite = referent_heads(pair, (fake_maps(tokens, first),
+                                              fake_maps(tokens, second)), margin=1.2)
+    assert follows.tolist() == [[True, False, False]]
+    assert opposite.tolist() == [[False, True, False]]
+    follows, opposite = referent_heads(pair, (fake_maps(tokens, first),
+                                              fake_maps(tokens, second)), margin=1.25)
+    assert not follows.any() and not opposite.any()
 
 
 def test_token_groups_cover_every_token_once():
@@ -140,8 +159,28 @@ def test_every_pair_has_one_token_per_noun(model):
 # --- the explorer's data -----------------------------------------------------------------
 
 
-def test_explorer_json_matches_the_library(built_site, model):
-    data = json.loads((built_site / "data/attention/minilm-attention.json").read_text())
+@pytest.fixture(scope="module")
+def maps_data():
+    return pretrained_maps(margin=0.05)
+
+
+def test_the_counts_at_a_margin_are_a_subset(maps_data):
+    for pair in maps_data["pairs"]:
+        assert pair["follows_at_margin"] <= pair["follows"]
+        assert pair["opposite_at_margin"] <= pair["opposite"]
+    n_pairs, heads = len(PAIRS), maps_data["layers"] * maps_data["heads"]
+    per_head = np.array(maps_data["per_head_follows"])
+    assert per_head.shape == (6, 12) and per_head.max() <= n_pairs
+    assert per_head.sum() == sum(p["follows"] for p in maps_data["pairs"])
+    assert sum(maps_data["mean_share"].values()) == pytest.approx(1, abs=1e-5)
+    assert 0 <= maps_data["heads_mostly_special"] <= heads
+
+
+def test_explorer_json_matches_the_library(maps_data, model):
+    rendered = explorer(maps_data, decimals=3, src=script_data_file(EXPLORER))
+    # The container names the JSON the pipeline publishes for this item, from the site root.
+    assert f'data-src="data/page/{EXPLORER}.json"' in rendered.parts[""][0]
+    data = json.loads(json.dumps(rendered.scripts[""]))
     assert data["weights_sha256"] == MINILM_SHA256
     assert (data["layers"], data["heads"]) == (6, 12)
     default = data["default"]

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import textwrap
 from pathlib import Path
 
@@ -16,10 +15,8 @@ import pytest
 
 from attnsheet.evidence import EVIDENCE
 from attnsheet.evidence import notebooks as runner
-from attnsheet.evidence.notebook_page import clean, resolve_links
-from attnsheet.evidence.pages import notebook_links
-from attnsheet.evidence.registry import NOTEBOOK_LINKS
-from attnsheet.evidence.registry import NOTEBOOKS as READING_ORDER
+from attnsheet.adapter.notebook_page import clean, resolve_links
+from attnsheet.evidence.sections.pitfalls import NOTEBOOKS as READING_ORDER
 
 from .helpers import ROOT
 from .sitecheck import read_page
@@ -60,39 +57,6 @@ def test_there_are_the_four_notebooks_the_site_links():
     nav = re.findall(r"^\s+- .+: notebooks/(\w+)\.ipynb$", (ROOT / "mkdocs.yml").read_text(),
                      re.MULTILINE)
     assert nav == READING_ORDER
-
-
-def fake_executed(site_dir: Path, name: str, output: dict) -> None:
-    notebook = {"cells": [{"cell_type": "markdown", "source": [f"# {name} title"]},
-                          {"cell_type": "code", "execution_count": 1, "source": ["x"],
-                           "outputs": [output]}]}
-    path = site_dir / "notebooks" / f"{name}.ipynb"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(notebook))
-
-
-def test_the_link_check_fails_when_a_page_stops_linking_or_a_notebook_erred(tmp_path):
-    shutil.copytree(ROOT / "docs", tmp_path / "docs")
-    site, include = tmp_path / "site", tmp_path / "include"
-    printed = {"output_type": "stream", "name": "stdout", "text": ["ok\n"]}
-    for name in READING_ORDER:
-        fake_executed(site, name, printed)
-    params = dict(root=tmp_path, notebooks=READING_ORDER, index="pitfalls.md#the-full-mechanics",
-                  deepens=NOTEBOOK_LINKS, data="x")
-    table, _ = notebook_links(site, include, **params)
-    assert [row.split("](notebooks/")[1].split(".")[0] for row in
-            table.read_text().splitlines()[2:]] == READING_ORDER
-
-    fake_executed(site, "positions", {"output_type": "error", "ename": "E", "evalue": "",
-                                      "traceback": []})
-    with pytest.raises(ValueError, match="positions.ipynb has an error output"):
-        notebook_links(site, include, **params)
-    fake_executed(site, "positions", printed)
-
-    attention = tmp_path / "docs" / "attention.md"
-    attention.write_text(attention.read_text().replace("(notebooks/qkv.ipynb)", "(index.md)"))
-    with pytest.raises(ValueError, match="attention.md does not link to notebooks/qkv.ipynb"):
-        notebook_links(site, include, **params)
 
 
 @pytest.mark.parametrize("source", NOTEBOOKS, ids=lambda p: p.stem)

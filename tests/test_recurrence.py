@@ -1,9 +1,9 @@
-"""The recurrence page's experiments (R1–R4, T2) on tiny settings: a few seconds in all."""
+"""The recurrence page (R1–R4, T2) on tiny settings, a few seconds in all: the library's
+speed, forgetting and recall modules, the experiments' data, the renderers and the verdicts."""
 
 from __future__ import annotations
 
 import json
-import math
 import resource
 import statistics
 import subprocess
@@ -15,7 +15,30 @@ import pytest
 import torch
 
 from attnsheet import attention_torch, elman_rnn_torch, init_elman_np
-from attnsheet.evidence import recurrence as evidence
+from attnsheet.evidence import stage
+from attnsheet.evidence.render import recurrence as render
+from attnsheet.evidence.sections import recurrence as section
+from attnsheet.evidence.sections.recurrence import (
+    EPOCHS,
+    FORWARD,
+    GRADIENTS,
+    RECALL,
+    r1_verdict,
+    r2_verdict,
+    r3_verdict,
+    r4_verdict,
+    t2_verdict,
+)
+from attnsheet.evidence.spec import (
+    FAILS_HERE,
+    HOLDS,
+    NEEDS_HARDWARE,
+    CriterionFailed,
+    Figure,
+    MachineLine,
+)
+from attnsheet.experiments import recurrence as experiments
+from attnsheet.experiments.measure import fitted_exponent, num_threads
 from attnsheet.forgetting import (
     attention_jacobian_norms,
     attention_sensitivity,
@@ -39,7 +62,7 @@ from attnsheet.recall import (
     sensitivity_by_k,
     train,
 )
-from attnsheet.speed import critical_path, make_forwards, measure_forwards, num_threads
+from attnsheet.speed import FORWARDS, critical_path, make_forwards, measure_forwards
 
 from .helpers import SNIPPETS
 
@@ -128,7 +151,7 @@ def test_rnn_gradient_fades_with_small_weights_attention_does_not_fade_with_dist
     fading = rnn_sensitivity(40, 8, recurrent_scale=0.5, n_sequences=2)
     assert fading[-1] < 1e-6 * fading[0]
     direct = attention_sensitivity(40, 8, n_sequences=2)
-    assert 0.1 < evidence.window_ratio(direct) < 10  # flat: no trend with distance
+    assert 0.1 < render.window_ratio(direct) < 10  # flat: no trend with distance
 
 
 # --- R3b / T2: the recall experiment ---------------------------------------------------------
@@ -240,48 +263,261 @@ def test_epoch_seconds_times_every_model():
     assert set(seconds) == set(MODELS) and all(s > 0 for s in seconds.values())
 
 
-# --- the builders, end to end on tiny settings ---------------------------------------------------
+# --- experiments and renderers, end to end on tiny settings ----------------------------------
 
 
-def test_builders_write_figures_data_and_captions_from_the_numbers(tmp_path, tiny_run,
-                                                                   monkeypatch):
-    site, include = tmp_path / "site", tmp_path / "include"
-    monkeypatch.setattr("attnsheet.recall.run", lambda config: tiny_run)
+def published(data):
+    """What the pipeline hands a renderer: the data as written (rounded JSON)."""
+    return json.loads(stage.json_text(data))
+
+
+@pytest.fixture(scope="module")
+def tiny_data(tiny_run):
     config = {**TINY.to_dict(), "seeds": list(TINY.seeds)}
-    files = evidence.forward_times(site, include, lengths=[4, 8, 16], d=8, seed=0)
-    files += evidence.threads_figure(site, include)
-    files += evidence.recall_figure(site, include, **config)
-    files += evidence.gradient_figure(site, include, n=24, d=4, scales=[0.5, 2.0], seed=0)
-    files += evidence.epoch_times(site, include, **{**config, "train_size": 64})
-    files += evidence.one_cause(site, include)
-    assert all(f.is_file() for f in files)
-    names = {f"{f.parent.name}/{f.name}" for f in files}
-    for theme in ("light", "dark"):
-        for stem in ("forward-time", "threads", "recall", "gradient"):
-            assert f"recurrence/{stem}-{theme}.svg" in names
+    return {
+        FORWARD: published(experiments.forward_times(lengths=[4, 8, 16], d=8, seed=0)),
+        GRADIENTS: published(experiments.gradients(n=24, d=4, scales=[0.5, 2.0], seed=0)),
+        RECALL: published(tiny_run),
+        EPOCHS: published(experiments.epoch_times(**{**config, "train_size": 64})),
+    }
 
-    timing = json.loads((site / evidence.FORWARD_TIMES).read_text())
+
+def test_experiments_echo_their_parameters_and_machine(tiny_data):
+    timing = tiny_data[FORWARD]
+    assert timing["lengths"] == [4, 8, 16] and timing["d"] == 8
+    assert timing["forwards"] == list(FORWARDS) and 1 in timing["threads"]
+    assert len(timing["rows"]) == 3 * 3 * len(timing["threads"])
+    assert timing["machine"]["cores"] == timing["cpu_count"]
+    gradients = tiny_data[GRADIENTS]
+    assert gradients["scales"] == [0.5, 2.0] and gradients["n_sequences"] == 4
+    assert set(gradients["rnn_at_init"]) == {"0.5", "2.0"}
+    assert all(len(curve) == 24 for curve in gradients["rnn_at_init"].values())
+    epochs = tiny_data[EPOCHS]
+    assert epochs["threads"] == 1 and epochs["config"]["train_size"] == 64
+    assert set(epochs["seconds_per_epoch"]) == set(MODELS)
+    assert epochs["machine"]["threads"] == 1
+
+
+def test_recall_experiment_is_the_library_run(monkeypatch, tiny_run):
+    seen = []
+    monkeypatch.setattr("attnsheet.recall.run", lambda config: seen.append(config) or tiny_run)
+    assert experiments.recall(**{**TINY.to_dict(), "seeds": [0]}) is tiny_run
+    assert seen == [TINY]
+
+
+def render_all(data):
+    d = data
+    return {
+        "r1-timing-figure": render.forward_time(d[FORWARD], experiment=FORWARD),
+        "r2-threads-figure": render.threads(d[FORWARD], experiment=FORWARD),
+        "r3b-recall-figure": render.recall(d[RECALL], experiment=RECALL),
+        "r3a-gradient-figure": render.gradient(d[GRADIENTS], d[RECALL], experiment=GRADIENTS),
+        "t2-epoch-time": render.epoch_time(d[EPOCHS], d[RECALL], experiment=EPOCHS),
+        "r4-caption": render.one_cause(d[FORWARD], d[GRADIENTS], d[RECALL]),
+    }
+
+
+def text_of(rendered):
+    """Every caption, alt text and Markdown block of a rendering, joined."""
+    parts = []
+    for block in rendered.parts[""]:
+        if isinstance(block, Figure):
+            parts += [block.alt, block.caption]
+        elif isinstance(block, str):
+            parts.append(block)
+    return "\n".join(parts)
+
+
+def test_renderers_write_figures_and_captions_from_the_numbers(tmp_path, tiny_data, tiny_run):
+    site, include = tmp_path / "site", tmp_path / "include"
+    rendered = render_all(tiny_data)
+    files = [f for name, r in rendered.items() for f in stage.stage(name, r, include, site)]
+    assert all(f.is_file() for f in files)
+    names = {f.name for f in files}
+    for theme in ("light", "dark"):
+        for name in ("r1-timing-figure", "r2-threads-figure", "r3b-recall-figure",
+                     "r3a-gradient-figure"):
+            assert f"{name}-{theme}.svg" in names
+
+    timing = tiny_data[FORWARD]
     loop_16 = next(r for r in timing["rows"] if r["forward"] == "elman-loop" and r["n"] == 16
                    and r["threads"] == 1)
-    fragment = (include / "figures/recurrence/forward-time.md").read_text()
+    fragment = (include / "evidence/r1-timing-figure.md").read_text()
     assert f"{loop_16['critical_path']:,} for the RNN at n = 16" in fragment
     assert "-light.svg#only-light" in fragment and "-dark.svg#only-dark" in fragment
+    assert f"data/{FORWARD}.json" in fragment and "machine-line" in fragment
 
-    recall = (include / "figures/recurrence/recall.md").read_text()
+    recall = (include / "evidence/r3b-recall-figure.md").read_text()
     attention_last = tiny_run["accuracy"]["attention"][0][-1]
     assert f"attention {100 * attention_last:.0f}%" in recall
-    table = (include / "figures/recurrence/one-cause.md").read_text()
+    table = (include / "evidence/r4-caption.md").read_text()
     assert f"n = 16 ([R1](#slow)) | {loop_16['critical_path']:,} |" in table  # longest n
     assert "R3b" in table
-    epoch = (include / "figures/recurrence/epoch-time.md").read_text()
+    epoch = (include / "evidence/t2-epoch-time.md").read_text()
     assert epoch.count("\n|") >= 4  # header, rule, three models
 
 
+def test_measured_renderings_carry_their_machine(tiny_data):
+    rendered = render_all(tiny_data)
+    for name in ("r1-timing-figure", "r2-threads-figure", "t2-epoch-time", "r4-caption"):
+        assert any(isinstance(b, MachineLine) for b in rendered[name].parts[""]), name
+    r1_line = next(b for b in rendered["r1-timing-figure"].parts[""]
+                   if isinstance(b, MachineLine))
+    assert r1_line.machine["threads"] == 1  # the figure shows one-thread times
+
+
+def test_renderers_read_every_number_from_the_data(tiny_data):
+    """Change a number in the data: the caption changes with it."""
+    changed = json.loads(json.dumps(tiny_data))
+    changed[EPOCHS]["seconds_per_epoch"]["lstm"] = 123.456
+    changed[GRADIENTS]["n_sequences"] = 7
+    rendered = render_all(changed)
+    assert "123.456" in text_of(rendered["t2-epoch-time"])
+    assert "over 7 random sequences" in text_of(rendered["r3a-gradient-figure"])
+
+
+def test_one_cause_says_where_this_machine_contradicts_the_story(tiny_data):
+    timing = json.loads(json.dumps(tiny_data[FORWARD]))
+    for row in timing["rows"]:
+        if row["forward"] == "attention":
+            row["seconds"] *= 1000  # attention far slower than the RNN
+    text = text_of(render.one_cause(timing, tiny_data[GRADIENTS], tiny_data[RECALL]))
+    assert "not yet the slower road" in text
+
+
 def test_window_ratio_compares_the_ends_of_a_curve():
-    curve = [1.0] + [2.0] * evidence.WINDOW + [0.5] * evidence.WINDOW
-    assert evidence.window_ratio(curve) == pytest.approx(0.25)
-    assert evidence.window_ratio(curve, parts=True) == pytest.approx((2.0, 0.5))
-    assert math.isclose(evidence._slope([1, 2, 4], [3, 12, 48]), 2.0)
+    curve = [1.0] + [2.0] * render.WINDOW + [0.5] * render.WINDOW
+    assert render.window_ratio(curve) == pytest.approx(0.25)
+    assert render.window_ratio(curve, parts=True) == pytest.approx((2.0, 0.5))
+    assert fitted_exponent([1, 2, 4], [3, 12, 48]) == pytest.approx(2.0)
+
+
+# --- the verdicts, on hand-made data ------------------------------------------------------------
+
+LENGTHS = [16, 32, 64, 128]
+
+
+def timing_data(one, many=None, chain=None):
+    """R1 data: `one` / `many` = {forward: [seconds per length]} on 1 and 2 threads."""
+    many = many or one
+    chain = chain or {"elman-loop": [6 * n + 2 for n in LENGTHS], "attention": [6] * 4}
+    rows = [{"forward": f, "n": n, "threads": threads, "seconds": table[f][i], "calls": 1,
+             "rounds": 5, "critical_path": chain["attention" if f == "attention"
+                                                 else "elman-loop"][i]}
+            for threads, table in ((2, many), (1, one)) for i, n in enumerate(LENGTHS)
+            for f in FORWARDS]
+    return {"d": 8, "lengths": LENGTHS, "forwards": list(FORWARDS), "threads": [2, 1],
+            "slow_s": 0.02, "cpu_count": 2, "load_average": [0.1, 0.2], "rows": rows,
+            "machine": {"cpu": "test", "cores": 2, "threads": 2, "load": 0.1,
+                        "python": "3", "numpy": "2", "torch": "2"}}
+
+
+RNN_TIMES = {"elman-loop": [2e-5 * n for n in LENGTHS], "torch-rnn": [1e-5 * n for n in LENGTHS]}
+FAST = {**RNN_TIMES, "attention": [1e-6 * n for n in LENGTHS]}  # faster at every n
+SLOW_LONG = {**RNN_TIMES, "attention": [1e-7 * n * n for n in LENGTHS]}  # slower from n = 128
+HALVED = {f: [s / (2 if f == "attention" else 1) for s in v] for f, v in FAST.items()}
+
+
+def test_r1_holds_when_attention_is_faster_and_needs_hardware_when_it_is_not():
+    assert r1_verdict({FORWARD: timing_data(FAST)}).status == HOLDS
+    verdict = r1_verdict({FORWARD: timing_data(SLOW_LONG)})
+    assert verdict.status == NEEDS_HARDWARE
+    assert verdict.numbers["attention_fastest_up_to_n"] == 64
+    assert verdict.numbers["rnn_chain_per_token"] == 6
+
+
+def test_r1_fails_when_the_rnn_time_does_not_grow_with_its_chain():
+    flat = {**FAST, "torch-rnn": [1e-3] * 4, "elman-loop": [2e-3] * 4}
+    assert r1_verdict({FORWARD: timing_data(flat)}).status == FAILS_HERE
+
+
+def test_r1_span_counts_are_a_deterministic_criterion():
+    growing = {"elman-loop": [6 * n + 2 for n in LENGTHS], "attention": [6, 7, 8, 9]}
+    with pytest.raises(CriterionFailed, match="attention's chain changes"):
+        r1_verdict({FORWARD: timing_data(FAST, chain=growing)})
+    uneven = {"elman-loop": [98, 194, 300, 770], "attention": [6] * 4}
+    with pytest.raises(CriterionFailed, match="fixed amount"):
+        r1_verdict({FORWARD: timing_data(FAST, chain=uneven)})
+
+
+def test_r2_holds_only_when_attention_gains_clearly_more_from_threads():
+    assert r2_verdict({FORWARD: timing_data(FAST, HALVED)}).status == HOLDS
+    little = {f: [s / (1.1 if f == "attention" else 1) for s in v] for f, v in FAST.items()}
+    verdict = r2_verdict({FORWARD: timing_data(FAST, little)})
+    assert verdict.status == FAILS_HERE
+    assert verdict.numbers["attention_speedup"] == pytest.approx(1.1)
+    both = {f: [s / 2 for s in v] for f, v in FAST.items()}  # the RNNs gain as much
+    assert r2_verdict({FORWARD: timing_data(FAST, both)}).status == FAILS_HERE
+
+
+def gradient_data(scale_one_end=1e-9):
+    n = 40
+    return {"n": n, "d": 4, "seed": 0, "scales": [0.5, 1.0, 2.0], "n_sequences": 4,
+            "rnn_at_init": {"0.5": [0.5 ** t for t in range(n)],
+                            "1.0": [1.0] * (n - 1) + [scale_one_end],
+                            "2.0": [1.0 + t for t in range(n)]},
+            "attention_at_init": [1.0] + [0.05] * (n - 1)}
+
+
+def recall_data(attention=(1, 1, 1, 1), elman=(0.9, 0.4, 0.2, 0.1)):
+    return {"config": {"n_ctx": 4, "vocab": 8, "seeds": [0]},
+            "accuracy": {"elman": [list(elman)], "lstm": [[1, 0.6, 0.3, 0.2]],
+                         "attention": [list(attention)]},
+            "sensitivity": {"elman": [1, 0.1, 0.01, 0.001], "lstm": [1, 0.5, 0.2, 0.1],
+                            "attention": [1, 1.1, 0.9, 1]}}
+
+
+def test_r3_holds_on_fading_gradients_and_short_rnn_recall():
+    verdict = r3_verdict({GRADIENTS: gradient_data(), RECALL: recall_data()})
+    assert verdict.status == HOLDS and verdict.numbers["elman_reach_k"] == 1
+
+
+def test_r3_fails_when_attention_forgets_or_the_gradient_does_not_fade():
+    forgetful = recall_data(attention=(1, 1, 0.6, 0.3))
+    assert r3_verdict({GRADIENTS: gradient_data(), RECALL: forgetful}).status == FAILS_HERE
+    lasting = gradient_data(scale_one_end=0.9)
+    assert r3_verdict({GRADIENTS: lasting, RECALL: recall_data()}).status == FAILS_HERE
+    remembers = recall_data(elman=(1, 0.9, 0.8, 0.7))
+    assert r3_verdict({GRADIENTS: gradient_data(), RECALL: remembers}).status == FAILS_HERE
+    no_small_scale = {**gradient_data(), "scales": [2.0]}
+    with pytest.raises(CriterionFailed, match="scale of at most 1"):
+        r3_verdict({GRADIENTS: no_small_scale, RECALL: recall_data()})
+
+
+def test_r4_reads_the_rows_together():
+    agreeing = {GRADIENTS: gradient_data(), RECALL: recall_data()}
+    assert r4_verdict({FORWARD: timing_data(FAST, HALVED), **agreeing}).status == HOLDS
+    slow = {f: [s / (2 if f == "attention" else 1) for s in v] for f, v in SLOW_LONG.items()}
+    assert r4_verdict({FORWARD: timing_data(SLOW_LONG, slow), **agreeing}).status \
+        == NEEDS_HARDWARE
+    assert r4_verdict({FORWARD: timing_data(FAST), **agreeing}).status == FAILS_HERE
+    forgetful = {GRADIENTS: gradient_data(), RECALL: recall_data(attention=(1, 0.4, 0.3, 0.2))}
+    assert r4_verdict({FORWARD: timing_data(FAST, HALVED), **forgetful}).status == FAILS_HERE
+
+
+def epoch_data(attention=0.05, elman=0.1, lstm=0.2):
+    return {"config": {"n_ctx": 4}, "threads": 1, "cpu_count": 2,
+            "seconds_per_epoch": {"attention": attention, "elman": elman, "lstm": lstm}}
+
+
+def test_t2_holds_only_when_attention_trains_clearly_faster_and_recalls_further():
+    assert t2_verdict({EPOCHS: epoch_data(), RECALL: recall_data()}).status == HOLDS
+    close = t2_verdict({EPOCHS: epoch_data(attention=0.095), RECALL: recall_data()})
+    assert close.status == NEEDS_HARDWARE and close.numbers["attention_s"] == 0.095
+    forgetful = recall_data(attention=(1, 0.4, 0.3, 0.2))
+    assert t2_verdict({EPOCHS: epoch_data(), RECALL: forgetful}).status == FAILS_HERE
+
+
+def test_every_claim_of_the_section_has_a_criterion_and_a_predicate():
+    from attnsheet.evidence.registry import REGISTRY
+
+    claims = {c.id: c for c in REGISTRY.claims}
+    for claim_id in ("R1", "R2", "R3", "R4", "T2"):
+        assert claims[claim_id].criterion and claims[claim_id].predicate, claim_id
+    shown = {item.name for item in section.EVIDENCE}
+    assert {"r1-timing-figure", "r2-threads-figure", "r3a-gradient-figure",
+            "r3b-recall-figure", "t2-epoch-time", "r4-caption"} <= shown
+    assert all(item.page_file == "recurrence.md" for item in section.EVIDENCE)
 
 
 # --- the forgetting snippet -----------------------------------------------------------------

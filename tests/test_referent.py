@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from attnsheet.evidence.registry import EVIDENCE
+from attnsheet.evidence.registry import EXPERIMENTS
 from attnsheet.referent import (
     ANIMAL_ADJECTIVES,
     ANIMALS,
@@ -22,7 +22,7 @@ from attnsheet.referent import (
 )
 
 # The configuration the site is built with.
-SITE_CONFIG = next(item.params for item in EVIDENCE if item.name == "a3-trained-model")
+SITE_CONFIG = next(item.params for item in EXPERIMENTS if item.name == "a3-trained-referent")
 CONTENT_WORDS = set(ANIMALS) | set(PLACES) | set(ANIMAL_ADJECTIVES) | set(PLACE_ADJECTIVES)
 
 

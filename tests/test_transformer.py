@@ -1,6 +1,6 @@
 """The transformer block (T1): equal to torch's encoder layer, its parts, its input checks;
 its code has no loop over positions (O2); its key/value cache gives the causal forward's
-result, fed in any pieces."""
+result, fed in any pieces. The page's experiments, their rendering and the T1 verdict."""
 
 from __future__ import annotations
 
@@ -12,7 +12,13 @@ import torch
 
 from attnsheet import TransformerBlock, causal_mask, elman_rnn_torch, parameter_breakdown
 from attnsheet.transformer import KVCache
-from attnsheet.evidence.transformer import loops_reachable, sublayer_calls
+from attnsheet.evidence.render.transformer import block_check as block_check_text
+from attnsheet.evidence.render.transformer import block_parity as parity_text
+from attnsheet.evidence.render.transformer import linear_share, param_breakdown
+from attnsheet.evidence.sections.transformer import PARITY_TOLERANCE, block_parts
+from attnsheet.evidence.spec import HOLDS, CriterionFailed, Figure
+from attnsheet.experiments import transformer as experiments
+from attnsheet.experiments.transformer import loops_reachable, sublayer_calls
 
 from .helpers import SNIPPETS
 
@@ -140,6 +146,92 @@ def test_one_call_runs_every_sublayer_once_on_all_positions():
         calls = sublayer_calls(block, torch.randn(n, 32))
     assert set(calls) == {name for name, _ in block.named_modules() if name}
     assert all(positions == [n] for positions in calls.values()), calls
+
+
+def test_block_check_experiment_finds_no_loop_and_one_call():
+    data = experiments.block_check(n=7, d_model=16, n_heads=2, d_ff=32, seed=0)
+    assert data["config"] == {"n": 7, "d_model": 16, "n_heads": 2, "d_ff": 32, "seed": 0}
+    assert all(loops == [] for loops in data["block"]["inspected"].values())
+    position_loops = data["rnn_control"]["position_loops"]
+    assert any(loop.endswith("for t in range(n)") for loop in position_loops)
+    assert data["one_call"]["output_shape"] == [7, 16]
+    text = block_check_text(data).parts[""][0]
+    assert "found 0 loops: no `for`, `while` or comprehension" in text
+    assert "finds its loop over time steps" in text
+    assert "ran each of its 8 sub-layers exactly once, on all 7 positions together" in text
+
+
+# --- the page's experiments, their rendering, the T1 verdict ----------------------------------
+
+
+@pytest.fixture(scope="module")
+def parity():
+    return experiments.block_parity(seed=0, tolerance=PARITY_TOLERANCE, d_model=32, n_heads=4,
+                                    d_ff=64, n=6, batch=3)
+
+
+@pytest.fixture(scope="module")
+def breakdown():
+    return experiments.param_breakdown(d_model=48, n_heads=6, d_ff=96)
+
+
+def test_parity_experiment_covers_both_dtypes_and_echoes_its_parameters(parity):
+    assert parity["config"] == {"d_model": 32, "n_heads": 4, "d_ff": 64, "n": 6, "batch": 3,
+                                "seed": 0}
+    assert [case["setting"] for case in parity["cases"]] == [
+        f"{kind}, {setting}" for kind in ("float32", "float64")
+        for setting in ("batch of 3", "one sequence", "causal mask")]
+    assert max(case["max_abs_difference"] for case in parity["cases"]) < TOLERANCE
+    text = parity_text(parity).parts[""][0]
+    assert "d_model 32, 4 heads" in text and "in 6 settings" in text
+    assert "within the 1e-05 the test allows" in text
+
+
+def test_breakdown_experiment_counts_parts_and_linear_layers(breakdown):
+    counts = {row["part"]: row["parameters"] for row in breakdown["parts"]}
+    assert counts == parameter_breakdown(TransformerBlock(48, 6, 96))
+    assert [row["modules"] for row in breakdown["parts"]][1] == ["ff_in", "ff_out"]
+    assert breakdown["total"] == sum(counts.values())
+    assert breakdown["in_linear_layers"] == breakdown["total"] - counts["layer norms"]
+
+
+def test_breakdown_rendering_reads_every_number_from_the_data(breakdown):
+    figure, text = param_breakdown(breakdown).parts[""]
+    assert isinstance(figure, Figure)
+    total, in_linear = breakdown["total"], breakdown["in_linear_layers"]
+    assert f"(d_model 48, 6 heads, feed-forward width 96)" in figure.caption
+    assert f"{in_linear:,} of the {total:,} parameters ({in_linear / total:.2%})" in text
+    share = linear_share(breakdown).parts[""][0]
+    assert f"{in_linear / total:.2%} of its {total:,} parameters" in share
+    assert f"the other {total - in_linear:,} are the layer norms' scales and shifts" in share
+
+
+def test_t1_holds_on_the_block(parity, breakdown):
+    verdict = block_parts({"t1-block-parity": parity, "t1-param-breakdown": breakdown})
+    assert verdict.status == HOLDS and verdict.numbers["settings"] == 6
+
+
+def hand_made(worst=1e-7, ff=None, d=4, d_ff=8):
+    parts = {"attention projections": 4 * (d * d + d), "layer norms": 4 * d,
+             "feed-forward": 2 * d * d_ff + d_ff + d if ff is None else ff}
+    return {"t1-block-parity": {"cases": [{"setting": "float32", "max_abs_difference": worst}]},
+            "t1-param-breakdown": {"config": {"d_model": d, "d_ff": d_ff},
+                                   "parts": [{"part": p, "parameters": c}
+                                             for p, c in parts.items()],
+                                   "total": sum(parts.values())}}
+
+
+def test_t1_holds_on_agreeing_data():
+    assert block_parts(hand_made()).status == HOLDS
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"worst": 3e-4}, "differ by 3.0e-04"),
+    ({"ff": 10}, "the parameters split as"),
+], ids=["not torch's layer", "parts off the formulas"])
+def test_t1_fails_on_contrary_data(changes, message):
+    with pytest.raises(CriterionFailed, match=message):
+        block_parts(hand_made(**changes))
 
 
 # --- the key/value cache: new positions only, same result as the causal forward ---------------

@@ -2,13 +2,17 @@
  * weight table, with the row of "it" highlighted and each value on hover.
  *
  * The data is a JSON file the evidence build writes into the site
- * (data/attention/minilm-attention.json); the container names it in data-src, relative to
- * the page. Plain JavaScript, nothing fetched from another origin. Material's instant
- * navigation swaps pages without reloading scripts, so setup runs on every page change
- * through document$; without JavaScript the static figure inside the container stays.
+ * (data/page/a3-pretrained-explorer.json); the container names it in data-src, relative to
+ * the site's root, not to the page. Plain JavaScript, nothing fetched from another origin.
+ * Material's instant navigation swaps pages without reloading scripts, so setup runs on
+ * every page change through document$; without JavaScript the static figure inside the
+ * container stays.
  */
 (function () {
   "use strict";
+
+  // This file lives at <site>/javascripts/, so the site's root is one folder up.
+  var siteRoot = new URL("..", document.currentScript.src);
 
   // Viridis at eleven evenly spaced points, the colormap of the static figures.
   var VIRIDIS = [
@@ -152,7 +156,7 @@
   function setup(root) {
     if (root.dataset.ready || root.dataset.loading) return;
     root.dataset.loading = "true";
-    var url = new URL(root.dataset.src, document.baseURI);
+    var url = new URL(root.dataset.src, siteRoot);
     fetch(url)
       .then(function (response) {
         if (!response.ok) throw new Error(response.status + " " + url);

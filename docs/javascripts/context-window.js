@@ -1,24 +1,25 @@
 // The context-window slider on the cost page. Every number it shows is a string the build
-// computed and wrote into data/cost/context-window.json (attnsheet.evidence.cost); this file
-// only picks the row the slider points at. Material's instant navigation swaps pages without
-// reloading scripts, so the slider is set up on every page change (document$), not once.
+// computed (attnsheet.evidence.render.cost) and published as JSON at the site-root-relative
+// path in the slider's data-src attribute; this file only picks the row the slider points at.
+// Material's instant navigation swaps pages without reloading scripts, so the slider is set up
+// on every page change (document$), not once.
 (function () {
   "use strict";
 
   // This file lives at <site>/javascripts/, so the site's root is one folder up.
   const siteRoot = new URL("..", document.currentScript.src);
-  let table = null; // the JSON, fetched once per visit
+  const tables = new Map(); // path -> the JSON, fetched once per visit
 
-  function load() {
-    if (!table) {
-      table = fetch(new URL("data/cost/context-window.json", siteRoot)).then((response) => {
+  function load(path) {
+    if (!tables.has(path)) {
+      tables.set(path, fetch(new URL(path, siteRoot)).then((response) => {
         if (!response.ok) {
-          throw new Error(`context-window.json: HTTP ${response.status}`);
+          throw new Error(`${path}: HTTP ${response.status}`);
         }
         return response.json();
-      });
+      }));
     }
-    return table;
+    return tables.get(path);
   }
 
   function setUp(widget, data) {
@@ -37,12 +38,10 @@
   }
 
   document$.subscribe(() => {
-    const widgets = document.querySelectorAll("[data-context-slider]");
-    if (widgets.length === 0) {
-      return;
+    for (const widget of document.querySelectorAll("[data-context-slider]")) {
+      load(widget.dataset.src)
+        .then((data) => setUp(widget, data))
+        .catch((error) => console.error("context-window slider:", error));
     }
-    load()
-      .then((data) => widgets.forEach((widget) => setUp(widget, data)))
-      .catch((error) => console.error("context-window slider:", error));
   });
 })();

@@ -29,6 +29,7 @@ import torch
 from torch import nn
 
 from .attention import attention_torch
+from .experiments.measure import num_threads
 
 __all__ = ["MODELS", "AttentionRecall", "RecallConfig", "RecurrentRecall", "accuracy_by_k",
            "answers", "deterministic", "epoch_seconds", "held_out_sequences", "make_model",
@@ -58,15 +59,13 @@ class RecallConfig:
 @contextmanager
 def deterministic() -> Iterator[None]:
     """One thread and deterministic algorithms for the block, then the previous settings."""
-    threads = torch.get_num_threads()
     was_deterministic = torch.are_deterministic_algorithms_enabled()
-    torch.set_num_threads(1)
     torch.use_deterministic_algorithms(True)
     try:
-        yield
+        with num_threads(1):
+            yield
     finally:
         torch.use_deterministic_algorithms(was_deterministic)
-        torch.set_num_threads(threads)
 
 
 def make_sequences(count: int, config: RecallConfig, seed: int) -> torch.Tensor:
@@ -294,8 +293,6 @@ def epoch_seconds(config: RecallConfig, threads: int, *, timed: int = 1, models=
     four steps (first calls pay for set-up), then trains `timed` epochs, each one timed.
     Not deterministic: it is a measurement.
     """
-    from .speed import num_threads
-
     warm_up = replace(config, train_size=4 * config.batch)
     result = {}
     with num_threads(threads):

@@ -15,31 +15,18 @@ from __future__ import annotations
 
 import math
 import statistics
-import time
-from contextlib import contextmanager
-from typing import Callable, Iterator
+from typing import Callable
 
 import torch
 
 from .attention import attention_torch
+from .experiments.measure import interleaved_medians, median_seconds, num_threads
 from .rnn import elman_rnn_torch
 
-__all__ = ["FORWARDS", "SLOW_S", "critical_path", "make_forwards", "measure_forwards",
-           "num_threads"]
+__all__ = ["FORWARDS", "SLOW_S", "critical_path", "make_forwards", "measure_forwards"]
 
 FORWARDS = ("elman-loop", "torch-rnn", "attention")
 SLOW_S = 0.02  # calls slower than this get fewer timed rounds (see measure_forwards)
-
-
-@contextmanager
-def num_threads(count: int) -> Iterator[None]:
-    """Run the block with torch's intra-op thread count set to `count`, then restore it."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(count)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def make_forwards(d: int, seed: int = 0) -> dict[str, Callable[[torch.Tensor], torch.Tensor]]:
@@ -96,6 +83,15 @@ def critical_path(output: torch.Tensor) -> int:
     return depth[output.grad_fn]
 
 
+def _repeated(forward: Callable, x: torch.Tensor, calls: int) -> Callable[[], None]:
+    """One sample: `calls` forwards of x in a row (a fast call is timed over several)."""
+    def sample() -> None:
+        for _ in range(calls):
+            forward(x)
+
+    return sample
+
+
 def measure_forwards(lengths, d: int, thread_counts, *, seed: int = 0, rounds: int = 5,
                      slow_rounds: int = 3, slow_s: float = SLOW_S,
                      sample_s: float = 0.002) -> list[dict]:
@@ -131,30 +127,29 @@ def measure_forwards(lengths, d: int, thread_counts, *, seed: int = 0, rounds: i
             with num_threads(threads):
                 for n, x in inputs.items():
                     for name, forward in forwards.items():
-                        start = time.perf_counter()
-                        forward(x)  # warm-up, not counted
-                        once = time.perf_counter() - start
+                        once = median_seconds(lambda: forward(x), 1, warmup=0)  # warm-up
                         if once < 10 * sample_s:  # fast: a second call sizes samples better
-                            start = time.perf_counter()
-                            forward(x)
-                            once = time.perf_counter() - start
+                            once = median_seconds(lambda: forward(x), 1, warmup=0)
                         key = (name, n, threads)
                         calls[key] = max(1, min(100, int(sample_s / max(once, 1e-9))))
                         wanted[key] = slow_rounds if once > slow_s else rounds
                         samples[key] = []
-        # Rounds alternate the thread counts, so both see the machine in the same state.
+        # Rounds alternate the thread counts, so both see the machine in the same state;
+        # within a round and a thread count, the calls take turns (`interleaved_medians`,
+        # one timed sample each).
         for round_ in range(rounds):
             for threads in thread_counts:
+                due = {(name, n): (forward, x) for n, x in inputs.items()
+                       for name, forward in forwards.items()
+                       if round_ < wanted[name, n, threads]}
+                if not due:
+                    continue
+                sample = {key: _repeated(forward, x, calls[(*key, threads)])
+                          for key, (forward, x) in due.items()}
                 with num_threads(threads):
-                    for n, x in inputs.items():
-                        for name, forward in forwards.items():
-                            key = (name, n, threads)
-                            if round_ >= wanted[key]:
-                                continue
-                            start = time.perf_counter()
-                            for _ in range(calls[key]):
-                                forward(x)
-                            samples[key].append((time.perf_counter() - start) / calls[key])
+                    seconds = interleaved_medians(sample, dict.fromkeys(sample, 1))
+                for (name, n), value in seconds.items():
+                    samples[name, n, threads].append(value / calls[name, n, threads])
     return [{"forward": name, "n": n, "threads": threads,
              "seconds": statistics.median(samples[name, n, threads]),
              "calls": calls[name, n, threads], "rounds": wanted[name, n, threads],

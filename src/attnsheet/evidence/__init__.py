@@ -1,11 +1,12 @@
-"""Evidence pipeline: claim registry, cached builders, ledger.
+"""Evidence pipeline: claim registry, experiments' data, verdicts, renderings, ledger.
 
 Run it as a plain program (`python -m attnsheet.evidence build`); the MkDocs hook in
-`hooks/evidence.py` only calls that entry point and adds its files to the site.
+`attnsheet.adapter` (the MkDocs hook) only calls that entry point and adds its files.
 """
 
 from .build import EvidenceError, build
-from .claims import CLAIMS, Claim
-from .registry import EVIDENCE, Evidence
+from .registry import CLAIMS, EVIDENCE, EXPERIMENTS, REGISTRY, Registry
+from .spec import Claim, Evidence, Experiment, Verdict
 
-__all__ = ["CLAIMS", "EVIDENCE", "Claim", "Evidence", "EvidenceError", "build"]
+__all__ = ["CLAIMS", "EVIDENCE", "EXPERIMENTS", "REGISTRY", "Claim", "Evidence",
+           "EvidenceError", "Experiment", "Registry", "Verdict", "build"]

@@ -1,19 +1,21 @@
-"""Build the evidence: run snippets and builders whose code changed, write the ledger.
+"""Build the evidence: measure what changed, judge every claim, render what changed, stage.
 
-Layout of the output folder (outside `docs/`, so `mkdocs serve` does not loop):
+The steps, each cached on its own (see `stage.py` for where files land):
 
-    <out>/manifest.json      cache: item -> key, files, seconds
-    <out>/include/           text the pages include with pymdownx.snippets
-        outputs/<section>/<name>.txt   captured stdout of snippets/<section>/<name>.py
-        figures/...                    Markdown fragments (images + computed captions)
-        ledger.md, machine.md
-    <out>/site/              files copied into the built site as they are
-        figures/..., data/..., evidence.json
-        notebooks/<name>.ipynb           notebooks/<name>.py, executed (see notebooks.py)
+1. snippets and notebooks: run in a fresh process; key = their bytes (and, for a notebook,
+   the library modules it imports);
+2. experiments: key = the experiment's module and every `attnsheet` module it imports, its
+   parameters, the library versions, the files it reads and the keys of the experiments it
+   reads; the data is published as `data/<name>.json`;
+3. verdicts: every claim's predicate over its experiments' data, every build (cheap);
+4. renderings: key = the renderer's module (and what it imports), its parameters and the
+   hashes of the data it shows. Editing a caption re-renders; it never re-measures;
+5. the ledger (`include/ledger.md`, `site/evidence.json`).
 """
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import json
 import os
@@ -25,17 +27,17 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import cache, notebooks
-from .claims import CLAIMS
-from .ledger import render_json, render_markdown, statuses
+from . import cache, notebooks, stage
+from .ledger import render_json, render_markdown
 from .machine import machine_markdown
-from .registry import EVIDENCE, Evidence
+from .registry import REGISTRY, Registry
+from .spec import FAILS_HERE, Claim, CriterionFailed, Evidence, Experiment, Verdict
 
 SNIPPET_TIMEOUT_S = 300
 
 
 class EvidenceError(RuntimeError):
-    """A snippet or builder failed; the message names it and shows its error."""
+    """A snippet, experiment, renderer or claim failed; the message names it."""
 
 
 @dataclass(frozen=True)
@@ -66,14 +68,6 @@ def output_name(snippet: str) -> str:
     return "outputs/" + snippet.removesuffix(".py") + ".txt"
 
 
-def _write_if_changed(path: Path, text: str) -> None:
-    # Keeping mtimes still when nothing changed keeps builds reproducible and quiet.
-    if path.exists() and path.read_text(encoding="utf-8") == text:
-        return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-
-
 def run_isolated(script: Path | str, timeout: float = SNIPPET_TIMEOUT_S):
     """Run a script file (Path) or code (str) as a reader would: a fresh interpreter, no
     PYTHON* variables, an empty working folder. Returns the CompletedProcess."""
@@ -97,72 +91,155 @@ def run_snippet(script: Path) -> str:
     return done.stdout
 
 
-def _builder_function(item: Evidence):
-    module_name, _, function_name = item.builder.partition(":")
-    return module_name, function_name
+def _function(spec: str):
+    module_name, _, function_name = spec.partition(":")
+    return getattr(importlib.import_module(module_name), function_name)
 
 
-def input_files(item: Evidence, root: Path) -> list[Path]:
-    """The repository files matched by an item's `inputs` patterns, sorted."""
-    return sorted({p for pattern in item.inputs for p in root.glob(pattern) if p.is_file()})
+def input_files(patterns: tuple[str, ...], root: Path) -> list[Path]:
+    """The repository files matched by glob `patterns`, sorted."""
+    return sorted({p for pattern in patterns for p in root.glob(pattern) if p.is_file()})
 
 
-def item_key(item: Evidence, paths: Paths, read_keys: dict[str, str] | None = None) -> str:
-    """Cache key of one evidence item: snippet bytes, or builder code + params + the files
-    it reads (`inputs`) + the keys of the items it reads (`reads`; `read_keys`, name -> key)."""
+def data_hash(data) -> str:
+    return hashlib.sha256(stage.json_text(data).encode()).hexdigest()
+
+
+# --- the items of one build ------------------------------------------------------------------
+
+
+def data_entry(name: str) -> str:
+    """Manifest name of an experiment (experiments and evidence may share a name)."""
+    return f"data:{name}"
+
+
+def file_items(registry: Registry, paths: Paths) -> list[Evidence]:
+    """Every snippet and notebook in the repository, registered or not (every page output
+    is captured, every notebook executed)."""
+    snippets = {item.snippet: item for item in registry.evidence if item.snippet}
+    notebooks_ = {item.notebook: item for item in registry.evidence if item.notebook}
+    items = []
+    for p in snippet_files(paths.snippets):
+        rel = str(p.relative_to(paths.snippets))
+        items.append(snippets.get(rel) or Evidence(f"snippet:{rel}", "", "", snippet=rel))
+    for p in notebooks.notebook_files(paths.root):
+        rel = str(p.relative_to(paths.root))
+        items.append(notebooks_.get(rel) or Evidence(f"notebook:{p.stem}", "", "",
+                                                     notebook=rel))
+    return items
+
+
+def file_item_key(item: Evidence, paths: Paths) -> str:
     if item.snippet:
-        files = [paths.snippets / item.snippet]
-        return cache.key_for(files, {"python": sys.version.split()[0]})
-    if item.notebook:
-        return cache.key_for(notebooks.key_files(paths.root / item.notebook),
-                             {"python": sys.version.split()[0],
-                              "cell_timeout": notebooks.CELL_TIMEOUT_S})
-    module_name, function_name = _builder_function(item)
-    inputs = input_files(item, paths.root)
-    # Input paths (not only bytes) join the key: a renamed page is a different input.
+        return cache.key_for([paths.snippets / item.snippet],
+                             {"python": sys.version.split()[0]})
+    return cache.key_for(notebooks.key_files(paths.root / item.notebook),
+                         {"python": sys.version.split()[0],
+                          "cell_timeout": notebooks.CELL_TIMEOUT_S})
+
+
+def experiment_key(experiment: Experiment, paths: Paths, upstream_keys: dict[str, str]) -> str:
+    """Key of an experiment: its code (and what it imports), parameters, the files it reads
+    (paths and bytes) and the keys of the experiments it reads."""
+    module_name, _, function_name = experiment.function.partition(":")
+    inputs = input_files(experiment.inputs, paths.root)
     names = [str(p.relative_to(paths.root)) for p in inputs]
-    upstream = [read_keys[name] for name in item.reads]
+    upstream = [upstream_keys[name] for name in experiment.reads]
     return cache.key_for(cache.source_files(module_name) + inputs,
-                         [function_name, item.params, names, *upstream])
+                         [function_name, dict(experiment.params), names, *upstream])
 
 
-def in_dependency_order(items: list[Evidence]) -> list[Evidence]:
-    """The items, each after the items it reads (`reads`); otherwise in the given order."""
-    by_name = {item.name: item for item in items}
-    ordered: list[Evidence] = []
+def render_key(item: Evidence, hashes: dict[str, str]) -> str:
+    """Key of a rendering: the renderer's code, its parameters and its data's hashes."""
+    module_name, _, function_name = item.render.partition(":")
+    return cache.key_for(cache.source_files(module_name),
+                         [function_name, dict(item.params), [hashes[n] for n in item.data]])
+
+
+def in_dependency_order(experiments: list[Experiment]) -> list[Experiment]:
+    """The experiments, each after the ones it reads; otherwise in the given order."""
+    by_name = {e.name: e for e in experiments}
+    ordered: list[Experiment] = []
     done: set[str] = set()
 
-    def visit(item: Evidence, chain: tuple[str, ...]) -> None:
-        if item.name in done:
+    def visit(experiment: Experiment, chain: tuple[str, ...]) -> None:
+        if experiment.name in done:
             return
-        if item.name in chain:
-            cycle = " -> ".join(chain + (item.name,))
-            raise EvidenceError(f"evidence reads form a cycle: {cycle}")
-        for name in item.reads:
+        if experiment.name in chain:
+            cycle = " -> ".join(chain + (experiment.name,))
+            raise EvidenceError(f"experiments read each other in a cycle: {cycle}")
+        for name in experiment.reads:
             if name not in by_name:
-                raise EvidenceError(f"evidence {item.name!r} reads {name!r}, which is not built")
-            visit(by_name[name], chain + (item.name,))
-        done.add(item.name)
-        ordered.append(item)
+                raise EvidenceError(f"experiment {experiment.name!r} reads {name!r}, "
+                                    "which is not registered")
+            visit(by_name[name], chain + (experiment.name,))
+        done.add(experiment.name)
+        ordered.append(experiment)
 
-    for item in items:
-        visit(item, ())
+    for experiment in experiments:
+        visit(experiment, ())
     return ordered
 
 
-def with_reads(names: set[str], evidence: tuple[Evidence, ...]) -> set[str]:
-    """`names` and, transitively, every item they read."""
-    by_name = {item.name: item for item in evidence}
-    result, todo = set(), list(names)
+def restricted(registry: Registry, only: set[str]) -> Registry:
+    """The registry cut down to the named evidence items and experiments, with every
+    experiment they read (a partial build; used by tests and `--section`)."""
+    experiments = {e.name: e for e in registry.experiments}
+    wanted = set(only)
+    for item in registry.evidence:
+        if item.name in only:
+            wanted |= set(item.data)
+    todo = [name for name in wanted if name in experiments]
     while todo:
-        name = todo.pop()
-        if name not in result:
-            result.add(name)
-            todo.extend(by_name[name].reads if name in by_name else ())
-    return result
+        for name in experiments[todo.pop()].reads:
+            if name not in wanted:
+                wanted.add(name)
+                todo.append(name)
+    return Registry(
+        experiments=tuple(e for e in registry.experiments if e.name in wanted),
+        evidence=tuple(item for item in registry.evidence if item.name in only),
+        claims=registry.claims,
+    )
 
 
-LEDGER_FILES = ("include/ledger.md", "include/machine.md", "site/evidence.json")
+# --- judging the claims ----------------------------------------------------------------------
+
+
+def claim_experiments(claim: Claim, registry: Registry) -> list[str]:
+    """The experiments whose data a claim's evidence shows, in order, each once."""
+    by_name = {item.name: item for item in registry.evidence}
+    names: list[str] = []
+    for evidence_name in claim.evidence:
+        for name in by_name[evidence_name].data if evidence_name in by_name else ():
+            if name not in names:
+                names.append(name)
+    return names
+
+
+def judge(claim: Claim, registry: Registry, data: dict[str, object]) -> Verdict | None:
+    """The claim's verdict from this build's data. A deterministic criterion that fails
+    (through `must`, or a "does not hold here" read from no measurement) stops the build."""
+    if claim.predicate is None:
+        return None
+    names = claim_experiments(claim, registry)
+    try:
+        verdict = claim.predicate({name: data[name] for name in names})
+    except CriterionFailed as error:
+        raise EvidenceError(f"claim {claim.id} fails its criterion: {error}") from error
+    timing = {e.name for e in registry.experiments if e.timing}
+    if verdict.status == FAILS_HERE and not timing & set(names):
+        raise EvidenceError(f"claim {claim.id} does not hold, and nothing in its data is a "
+                            f"measurement that another machine could change: {verdict.reason}")
+    return verdict
+
+
+# --- the build -------------------------------------------------------------------------------
+
+
+def _fresh(entry: dict | None, key: str, out: Path) -> bool:
+    return bool(entry) and entry["key"] == key and all(
+        (out / f).is_file() for f in entry["files"]
+    )
 
 
 def _remove_unlisted(paths: Paths, manifest: dict) -> None:
@@ -175,108 +252,154 @@ def _remove_unlisted(paths: Paths, manifest: dict) -> None:
                 path.unlink()
 
 
-def _fresh(entry: dict | None, key: str, out: Path) -> bool:
-    return bool(entry) and entry["key"] == key and all(
-        (out / f).is_file() for f in entry["files"]
-    )
+LEDGER_FILES = ("include/ledger.md", "include/machine.md", "site/evidence.json")
+
+
+class _Run:
+    """One build's state: the manifest it updates and the data it has read."""
+
+    def __init__(self, paths: Paths, manifest: dict, force: bool, log) -> None:
+        self.paths, self.manifest, self.force, self.log = paths, manifest, force, log
+        self.data: dict[str, object] = {}
+
+    def stale(self, name: str, key: str) -> bool:
+        return self.force or not _fresh(self.manifest.get(name), key, self.paths.out)
+
+    def record(self, name: str, key: str, files, start: float, timing: bool,
+               **extra) -> None:
+        seconds = time.perf_counter() - start
+        self.log(f"evidence: built {name} in {seconds:.1f} s")
+        self.manifest[name] = {
+            "key": key, "seconds": round(seconds, 2), "timing": timing,
+            "files": sorted(str(Path(f).resolve().relative_to(self.paths.out)) for f in files),
+            **extra,
+        }
+
+    def load(self, experiment: str):
+        if experiment not in self.data:
+            path = self.paths.site / stage.data_file(experiment)
+            self.data[experiment] = json.loads(path.read_text(encoding="utf-8"))
+        return self.data[experiment]
+
+    # -- step 1: snippets and notebooks
+
+    def run_file_item(self, item: Evidence, key: str) -> None:
+        start = time.perf_counter()
+        if item.snippet:
+            text = run_snippet(self.paths.snippets / item.snippet)
+            files = [stage.write_text(self.paths.include / output_name(item.snippet), text)]
+        else:
+            files = notebooks.run(self.paths.root / item.notebook, self.paths.site)
+        self.record(item.name, key, files, start, item.timing)
+
+    # -- step 2: experiments
+
+    def run_experiment(self, experiment: Experiment, key: str) -> None:
+        start = time.perf_counter()
+        extra = {}
+        if experiment.reads:
+            extra["upstream"] = {name: self.load(name) for name in experiment.reads}
+        if experiment.inputs:
+            extra["files"] = {
+                str(p.relative_to(self.paths.root)): p.read_text(encoding="utf-8")
+                for p in input_files(experiment.inputs, self.paths.root)}
+        try:
+            data = _function(experiment.function)(**experiment.params, **extra)
+            text = stage.json_text(data)
+        except Exception as error:
+            raise EvidenceError(f"experiment {experiment.name} failed: "
+                                f"{type(error).__name__}: {error}") from error
+        path = stage.write_text(self.paths.site / stage.data_file(experiment.name), text)
+        self.data[experiment.name] = json.loads(text)  # what renderers see is what is published
+        self.record(data_entry(experiment.name), key, [path], start, experiment.timing,
+                    data_hash=hashlib.sha256(text.encode()).hexdigest())
+
+    # -- step 4: renderings
+
+    def run_render(self, item: Evidence, key: str) -> None:
+        start = time.perf_counter()
+        try:
+            rendered = _function(item.render)(*(self.load(n) for n in item.data),
+                                              **item.params)
+            files = stage.stage(item.name, rendered, self.paths.include, self.paths.site)
+        except Exception as error:
+            raise EvidenceError(f"rendering {item.name} failed: "
+                                f"{type(error).__name__}: {error}") from error
+        self.record(item.name, key, files, start, False)
 
 
 def build(root: Path, out: Path, *, force: bool = False, log=print,
-          evidence: tuple[Evidence, ...] = EVIDENCE, only: set[str] | None = None) -> dict:
-    """Bring every evidence item (and every snippet's output) up to date; return the manifest.
-
-    `only` restricts the run to the named items and the items they read (a partial
-    manifest; used by tests).
-    """
+          registry: Registry = REGISTRY, only: set[str] | None = None) -> dict:
+    """Bring every snippet, notebook, experiment and rendering up to date, judge the claims,
+    write the ledger; return the manifest. `only` restricts the run to the named evidence
+    items and experiments and what they read (a partial manifest; used by tests)."""
     paths = Paths(root.resolve(), out.resolve())
     manifest_path = paths.out / "manifest.json"
     manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
     for folder in (paths.include, paths.site):
         folder.mkdir(parents=True, exist_ok=True)
 
-    # Every snippet runs (registered as evidence or not): every page output is captured.
-    registered = {item.snippet: item for item in evidence if item.snippet}
-    snippet_items = [
-        registered.get(str(p.relative_to(paths.snippets)))
-        or Evidence(f"snippet:{p.relative_to(paths.snippets)}", (), "", "",
-                    snippet=str(p.relative_to(paths.snippets)))
-        for p in snippet_files(paths.snippets)
-    ]
-    # Likewise every notebook is executed, registered or not.
-    registered_notebooks = {item.notebook: item for item in evidence if item.notebook}
-    snippet_items += [
-        registered_notebooks.get(str(p.relative_to(paths.root)))
-        or Evidence(f"notebook:{p.stem}", (), "", "", notebook=str(p.relative_to(paths.root)))
-        for p in notebooks.notebook_files(paths.root)
-    ]
-    builder_items = [item for item in evidence if item.builder]
+    items = file_items(registry, paths)
+    full = registry  # claims are judged against the whole registry, even in a partial build
     if only is not None:
-        only = with_reads(only, evidence)
-        snippet_items = [item for item in snippet_items if item.name in only]
-        builder_items = [item for item in builder_items if item.name in only]
-
-    stale = []
-    keys: dict[str, str] = {}
-    for item in in_dependency_order(snippet_items + builder_items):
-        keys[item.name] = key = item_key(item, paths, keys)
-        if force or not _fresh(manifest.get(item.name), key, paths.out):
-            stale.append((item, key))
-
-    def run(item_and_key):
-        item, key = item_and_key
-        start = time.perf_counter()
-        if item.snippet:
-            text = run_snippet(paths.snippets / item.snippet)
-            target = paths.include / output_name(item.snippet)
-            _write_if_changed(target, text)
-            files = [target]
-        elif item.notebook:
-            files = notebooks.run(paths.root / item.notebook, paths.site)
-        else:
-            module_name, function_name = _builder_function(item)
-            function = getattr(importlib.import_module(module_name), function_name)
-            extra = {"root": paths.root} if item.inputs else {}
-            files = function(paths.site, paths.include, **item.params, **extra)
-        seconds = time.perf_counter() - start
-        log(f"evidence: built {item.name} in {seconds:.1f} s")
-        return item.name, {
-            "key": key,
-            "files": sorted(str(Path(f).resolve().relative_to(paths.out)) for f in files),
-            "seconds": round(seconds, 2),
-            "timing": item.timing,
-        }
-
-    # Snippets and notebooks are separate processes: run them side by side, one per core.
-    # Anything that measures time runs afterwards, alone, so the others do not disturb it.
-    def separate_process(item: Evidence) -> bool:
-        return bool(item.snippet or item.notebook) and not item.timing
-
-    side_by_side = [s for s in stale if separate_process(s[0])]
-    alone = [s for s in stale if not separate_process(s[0])]
-    known = {item.name for item in snippet_items + builder_items}
-
-    def save_manifest() -> dict:
-        kept = {name: entry for name, entry in sorted(manifest.items()) if name in known}
-        _write_if_changed(manifest_path, json.dumps(kept, indent=1, sort_keys=True) + "\n")
-        return kept
-
+        registry = restricted(registry, only)
+        items = [item for item in items if item.name in only]
+    experiments = in_dependency_order(list(registry.experiments))
+    rendered = [item for item in registry.evidence if item.render]
+    known = ({item.name for item in items + rendered}
+             | {data_entry(e.name) for e in experiments})
+    run = _Run(paths, manifest, force, log)
+    ran = False
     try:
+        # 1. Separate processes run side by side, one per core; anything that measures time
+        # runs afterwards, alone, so the others do not disturb it.
+        stale = [(item, key) for item in items
+                 if run.stale(item.name, key := file_item_key(item, paths))]
+        ran |= bool(stale)
+        side_by_side = [s for s in stale if not s[0].timing]
         with ThreadPoolExecutor(max_workers=max(1, os.cpu_count() or 1)) as pool:
-            for name, entry in pool.map(run, side_by_side):
-                manifest[name] = entry
-        for name, entry in map(run, alone):
-            manifest[name] = entry
-    finally:  # what did build stays cached, even when a later item fails
-        manifest = save_manifest()
+            list(pool.map(lambda s: run.run_file_item(*s), side_by_side))
+        for item, key in stale:
+            if item.timing:
+                run.run_file_item(item, key)
+        # 2. Experiments, each after those it reads.
+        keys: dict[str, str] = {}
+        for experiment in experiments:
+            keys[experiment.name] = key = experiment_key(experiment, paths, keys)
+            if run.stale(data_entry(experiment.name), key):
+                run.run_experiment(experiment, key)
+                ran = True
+        hashes = {e.name: manifest[data_entry(e.name)]["data_hash"] for e in experiments}
+        # 4. Renderings (3, the verdicts, need no files and come with the ledger below).
+        for item in rendered:
+            key = render_key(item, hashes)
+            if run.stale(item.name, key):
+                run.run_render(item, key)
+                ran = True
+    finally:  # what did build stays cached, even when a later item fails; a partial
+        # build keeps the other items' entries too
+        kept = {name: entry for name, entry in sorted(manifest.items())
+                if name in known or only is not None}
+        stage.write_text(manifest_path, json.dumps(kept, indent=1, sort_keys=True) + "\n")
     if only is None:
-        _remove_unlisted(paths, manifest)
+        _remove_unlisted(paths, kept)
 
-    status = statuses(CLAIMS, evidence, manifest)
-    _write_if_changed(paths.include / "ledger.md",
-                      render_markdown(CLAIMS, evidence, manifest, status))
-    _write_if_changed(paths.site / "evidence.json",
-                      render_json(CLAIMS, evidence, manifest, status))
-    _write_if_changed(paths.include / "machine.md", machine_markdown())
-    if not stale:
+    verdicts = {}
+    built = {e.name for e in experiments}
+    for claim in registry.claims:
+        needed = claim_experiments(claim, full)
+        if only is not None and not set(needed) <= built:
+            continue  # a partial build judges only the claims whose data it has
+        verdicts[claim.id] = judge(claim, full, {n: run.load(n) for n in needed}
+                                   if claim.predicate else {})
+    if only is not None:
+        for claim_id, verdict in verdicts.items():
+            if verdict:
+                log(f"evidence: {claim_id} {verdict.status}: {verdict.reason}")
+        return kept
+    stage.write_text(paths.include / "ledger.md", render_markdown(full, kept, verdicts))
+    stage.write_text(paths.site / "evidence.json", render_json(full, kept, verdicts))
+    stage.write_text(paths.include / "machine.md", machine_markdown())
+    if not ran:
         log("evidence: all cached")
-    return manifest
+    return kept

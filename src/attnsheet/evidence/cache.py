@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import functools
 import hashlib
+import importlib.util
 import json
 from importlib import metadata
 from pathlib import Path
@@ -76,10 +77,24 @@ def imported_modules(path: Path, module: str = "") -> frozenset[str]:
     return frozenset(name for name in found if module_path(name) is not None)
 
 
+def _outside_file(module: str) -> Path | None:
+    """Source file of a top-level module outside the package (found, not imported)."""
+    if "." in module:
+        return None
+    spec = importlib.util.find_spec(module)
+    return Path(spec.origin) if spec and spec.origin and spec.origin.endswith(".py") else None
+
+
 def source_files(module: str) -> list[Path]:
-    """The module's file and every `attnsheet` file it imports, transitively, sorted."""
+    """The module's file and every `attnsheet` file it imports, transitively, sorted. A
+    top-level module outside the package (a test's toy experiment) is keyed by its own file
+    and the `attnsheet` modules it imports."""
     seen: dict[str, Path] = {}
     todo = [module]
+    outside = _outside_file(module) if module_path(module) is None else None
+    if outside:
+        seen[module] = outside
+        todo = list(imported_modules(outside))
     while todo:
         name = todo.pop()
         path = module_path(name)

@@ -10,14 +10,16 @@ import html
 from pathlib import Path
 from typing import Callable
 
+# The one palette. Text colours read on the site's white and slate backgrounds; `series`
+# colours the lines that share a plot: Okabe and Ito's colour-blind-safe set, lightened for
+# the dark theme. Lines also differ by marker (MARKERS), so colour is never the only cue.
 THEMES = {
-    # Colours picked to read on Material's default (white) and slate (dark) backgrounds;
-    # `series` colours lines that share a plot (with distinct markers too, never colour alone).
-    "light": {"text": "#1f2328", "muted": "#57606a", "grid": "#d0d7de", "accent": "#0969da",
-              "series": ("#0969da", "#bc4c00", "#1a7f37", "#8250df")},
-    "dark": {"text": "#e6edf3", "muted": "#9da7b3", "grid": "#3d444d", "accent": "#58a6ff",
-             "series": ("#58a6ff", "#f0883e", "#3fb950", "#d2a8ff")},
+    "light": {"text": "#1f2328", "muted": "#57606a", "grid": "#d0d7de", "accent": "#0072b2",
+              "series": ("#0072b2", "#d55e00", "#009e73", "#cc79a7", "#e69f00", "#56b4e9")},
+    "dark": {"text": "#e6edf3", "muted": "#9da7b3", "grid": "#3d444d", "accent": "#6cc0ff",
+             "series": ("#6cc0ff", "#ff9e6d", "#4fd8a8", "#f0a8d2", "#ffc24d", "#9ad7ff")},
 }
+MARKERS = ("o", "s", "^", "D", "v", "P")
 
 
 def save_light_dark(draw: Callable, site_dir: Path, stem: str) -> list[Path]:

@@ -1,93 +1,100 @@
-"""Render the evidence ledger (Markdown page fragment and evidence.json) from the registry."""
+"""The evidence ledger: per claim, its criterion, its verdict and the numbers read for it
+(a Markdown page fragment and evidence.json), from the registry and this build's verdicts."""
 
 from __future__ import annotations
 
 import json
 import re
 
-from .claims import Claim
-from .registry import Evidence
+from .registry import Registry
+from .spec import VERDICTS, Claim, Evidence, Verdict
+from .urls import page_url, site_files
 
-STATUS_ORDER = ("proved", "partial", "missing")
-
-
-def page_url(page: str) -> str:
-    """Site path of a docs link: `attention.md#x` -> `attention/#x` (directory URLs);
-    notebooks too: `notebooks/qkv.ipynb` -> `notebooks/qkv/`."""
-    doc, _, anchor = page.partition("#")
-    stem = doc.removesuffix(".md").removesuffix(".ipynb")
-    url = "" if stem == "index" else f"{stem}/"
-    return url + (f"#{anchor}" if anchor else "")
+NOT_JUDGED = "not judged yet"
 
 
-def site_files(entry: dict) -> list[str]:
-    """Files of a manifest entry that are published in the site, as site paths. An executed
-    notebook `notebooks/<name>.ipynb` becomes a page, and its download sits beside it:
-    `notebooks/<name>/<name>.ipynb` (where mkdocs-jupyter puts it)."""
-    paths = [f.removeprefix("site/") for f in entry["files"] if f.startswith("site/")]
-    return [re.sub(r"^notebooks/([\w-]+)\.ipynb$", r"notebooks/\1/\1.ipynb", p) for p in paths]
+def status(verdict: Verdict | None) -> str:
+    return verdict.status if verdict else NOT_JUDGED
 
 
-def statuses(claims: tuple[Claim, ...], evidence: tuple[Evidence, ...], manifest: dict) -> dict:
-    """Claim id -> proved / partial / missing, from what the build produced."""
-    produced = {item.name for item in evidence if item.name in manifest}
-    result = {}
-    for claim in claims:
-        have = sum(name in produced for name in claim.needs)
-        result[claim.id] = (
-            "proved" if have == len(claim.needs) else "partial" if have else "missing"
-        )
-    return result
+def _evidence(claim: Claim, registry: Registry) -> list[Evidence]:
+    by_name = {item.name: item for item in registry.evidence}
+    return [by_name[name] for name in claim.evidence if name in by_name]
 
 
-def _evidence_for(claim: Claim, evidence, manifest) -> list[Evidence]:
-    return [item for item in evidence if claim.id in item.claims and item.name in manifest]
+def _published(item: Evidence, manifest: dict) -> list[str]:
+    """Site files a reader can open for an item: its light figures and its data."""
+    entries = [manifest.get(item.name)] + [manifest.get(f"data:{n}") for n in item.data]
+    return [f for entry in entries if entry for f in site_files(entry)
+            if f.endswith("-light.svg") or (f.endswith(".json") and "/page/" not in f)]
 
 
-def render_markdown(claims, evidence, manifest, status) -> str:
-    """The ledger table: one row per claim, `ID | claim | evidence | status`."""
-    counts = {s: sum(v == s for v in status.values()) for s in STATUS_ORDER}
+def format_number(value) -> str:
+    if isinstance(value, bool) or not isinstance(value, float):
+        return str(value)
+    return f"{value:.3g}"
+
+
+def _numbers(verdict: Verdict | None) -> str:
+    if not verdict:
+        return ""
+    return "; ".join(f"{name} = {format_number(value)}"
+                     for name, value in verdict.numbers.items())
+
+
+def counts(claims, verdicts: dict) -> dict[str, int]:
+    return {s: sum(status(verdicts.get(c.id)) == s for c in claims)
+            for s in (*VERDICTS, NOT_JUDGED)}
+
+
+def render_markdown(registry: Registry, manifest: dict, verdicts: dict) -> str:
+    """The ledger table: `ID | claim | criterion | evidence | verdict`."""
+    tally = ", ".join(f"{n} {s}" for s, n in counts(registry.claims, verdicts).items() if n)
     lines = [
-        f"**{counts['proved']} proved, {counts['partial']} partial, "
-        f"{counts['missing']} missing** out of {len(claims)} claims.",
+        f"**{len(registry.claims)} claims: {tally}.**",
         "",
-        "| ID | Claim | Evidence | Status |",
-        "|---|---|---|---|",
+        "| ID | Claim | Criterion | Evidence | Verdict |",
+        "|---|---|---|---|---|",
     ]
-    for claim in claims:
+    for claim in registry.claims:
         links = []
-        for item in _evidence_for(claim, evidence, manifest):
-            extra = "".join(
-                f" ([{f.rsplit('/', 1)[-1]}]({f}))" for f in site_files(manifest[item.name])
-                if f.endswith("-light.svg") or f.endswith(".json")
-            )
+        for item in _evidence(claim, registry):
+            extra = "".join(f" ([{f.rsplit('/', 1)[-1]}]({f}))"
+                            for f in _published(item, manifest))
             links.append(f"[{item.summary}]({item.page}){extra}")
-        missing = [n for n in claim.needs if n not in manifest]
-        if missing:
-            links.append("Still to build: " + ", ".join(f"`{n}`" for n in missing))
-        cell = "<br>".join(links) or "none yet"
-        state = status[claim.id]
+        verdict = verdicts.get(claim.id)
+        state = status(verdict)
+        css = state.replace(" ", "-")
+        detail = f"<br>{verdict.reason}" if verdict else ""
+        numbers = _numbers(verdict)
+        detail += f"<br><small>{numbers}</small>" if numbers else ""
         lines.append(
-            f"| [{claim.id}]({claim.page}) | {claim.text} | {cell} | "
-            f'<span class="ledger-{state}">{state}</span> |'
+            f"| [{claim.id}]({claim.page}) | {claim.text} | {claim.criterion or '–'} | "
+            f"{'<br>'.join(links) or 'none yet'} | "
+            f'<span class="ledger-{css}">{state}</span>{detail} |'
         )
     return "\n".join(lines) + "\n"
 
 
-def render_json(claims, evidence, manifest, status) -> str:
-    """evidence.json: the same rows for tools (`id`, `status`, `evidence` as site paths)."""
+def render_json(registry: Registry, manifest: dict, verdicts: dict) -> str:
+    """evidence.json: the same rows for tools, with site paths of the evidence."""
     rows = []
-    for claim in claims:
+    for claim in registry.claims:
         paths: list[str] = []
-        for item in _evidence_for(claim, evidence, manifest):
+        for item in _evidence(claim, registry):
             paths.append(page_url(item.page))
-            paths.extend(site_files(manifest[item.name]))
+            for name in [item.name] + [f"data:{n}" for n in item.data]:
+                paths.extend(site_files(manifest[name]) if name in manifest else [])
+        verdict = verdicts.get(claim.id)
         rows.append({
             "id": claim.id,
             "claim": claim.text,
             "page": page_url(claim.page),
-            "status": status[claim.id],
+            "criterion": claim.criterion,
+            "verdict": status(verdict),
+            "numbers": dict(verdict.numbers) if verdict else {},
+            "reason": verdict.reason if verdict else "",
             "evidence": paths,
-            "needs": list(claim.needs),
+            "needs": list(claim.evidence),
         })
-    return json.dumps(rows, indent=1) + "\n"
+    return json.dumps(rows, indent=1, ensure_ascii=False) + "\n"

@@ -4,19 +4,9 @@ from __future__ import annotations
 
 import os
 import platform
-from pathlib import Path
 
+from ..experiments.measure import cpu_model
 from .cache import library_versions
-
-
-def cpu_model() -> str:
-    """The CPU's marketing name from /proc/cpuinfo, or the platform's guess."""
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        for line in cpuinfo.read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    return platform.processor() or platform.machine()
 
 
 def machine_line(threads: int | None = None, load: float | None = None) -> str:
@@ -38,3 +28,15 @@ def machine_line(threads: int | None = None, load: float | None = None) -> str:
 def machine_markdown(threads: int | None = None, load: float | None = None) -> str:
     """Markdown fragment the pages include beside measured output."""
     return f'<p class="machine-line">Measured at build on: {machine_line(threads, load)}.</p>\n'
+
+
+def machine_markdown_from(machine: dict) -> str:
+    """The machine line for a machine an experiment recorded (`measure.machine()`)."""
+    threads = machine.get("threads")
+    used = (f", {threads} torch thread{'s' if threads != 1 else ''}"
+            if threads is not None else "")
+    load = machine.get("load")
+    busy = f", load average {load:.1f} while measuring" if load is not None else ""
+    line = (f"{machine['cpu']}, {machine['cores']} cores{used}{busy}, Python "
+            f"{machine['python']}, numpy {machine['numpy']}, torch {machine['torch']}")
+    return f'<p class="machine-line">Measured at build on: {line}.</p>\n'

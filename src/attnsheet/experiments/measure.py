@@ -7,7 +7,9 @@
   touched, its own scratch space included;
 * FLOP/s: counted floating-point operations over median seconds.
 
-Measurements run inside `measuring(threads)`, which fixes torch's thread count.
+Measurements run inside `measuring(threads)`, which fixes torch's thread count (through
+`num_threads`, the one place that sets it), and record `machine(threads)` in their data: the
+page shows the machine that took the numbers, not the one that drew them.
 """
 
 from __future__ import annotations
@@ -15,21 +17,35 @@ from __future__ import annotations
 import ctypes
 import gc
 import math
+import os
+import platform
 import statistics
 import time
 from contextlib import contextmanager
+from importlib import metadata
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 _STATUS = Path("/proc/self/status")
 _CLEAR_REFS = Path("/proc/self/clear_refs")
 
 
 @contextmanager
+def num_threads(count: int) -> Iterator[None]:
+    """Run the block with torch's intra-op thread count set to `count`, then restore it."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+@contextmanager
 def measuring(threads: int):
     """Run the measurements inside with `threads` torch threads."""
-    from ..speed import num_threads  # imports torch: only when measuring
-
     if not _CLEAR_REFS.exists():
         raise RuntimeError("the cost measurements need Linux (/proc/self/clear_refs)")
     gc.collect()  # once here: at every call it would cost more time than it frees memory
@@ -116,3 +132,27 @@ def fitted_exponent(sizes, values) -> float:
     mean_x, mean_y = statistics.fmean(xs), statistics.fmean(ys)
     covariance = sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys))
     return covariance / sum((x - mean_x) ** 2 for x in xs)
+
+
+def cpu_model() -> str:
+    """The CPU's marketing name from /proc/cpuinfo, or the platform's guess."""
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or platform.machine()
+
+
+def machine(threads: int | None = None) -> dict:
+    """The machine a measurement ran on, as data: CPU, cores, torch threads, the 1-minute
+    load average at the time (other work shows in the numbers: say how much), versions."""
+    versions = {}
+    for name in ("numpy", "torch"):
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "absent"
+    return {"cpu": cpu_model(), "cores": os.cpu_count(), "threads": threads,
+            "load": round(os.getloadavg()[0], 1), "python": platform.python_version(),
+            **versions}

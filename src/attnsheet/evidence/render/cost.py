@@ -1,0 +1,406 @@
+"""Renderings of the cost page's data (C1-C4): figures, captions, tables and the slider.
+
+Every number shown is read from the experiments' data (`attnsheet.experiments.cost`),
+parameters included; nothing here measures or imports torch.
+"""
+
+from __future__ import annotations
+
+from ..figures import MARKERS
+from ..spec import Figure, MachineLine, Rendered
+from .common import format_bytes, format_flops, legend, lengths_axis, markdown_table, ms
+
+
+def _growth(values: list[float]) -> list[float]:
+    """Each value over the one before: the factor per doubling of n."""
+    return [later / earlier for earlier, later in zip(values, values[1:])]
+
+
+def _threads(count: int) -> str:
+    return f"{count} thread{'s' if count != 1 else ''}"
+
+
+def _byte_ticks(axes, low: float, high: float) -> None:
+    """Powers of 4 bytes (1 KiB, 4 KiB, ...) as y ticks, a little beyond the data."""
+    ticks = [2**e for e in range(10, 50, 2) if low / 4 <= 2**e <= high * 4]
+    axes.set_yticks(ticks, [format_bytes(t) for t in ticks])
+
+
+# --- C1 -------------------------------------------------------------------------------------
+
+
+def flop_check(data: dict) -> Rendered:
+    """The counted FLOPs beside the formulas, length by length."""
+    rows = []
+    for row in data["rows"]:
+        counted, formula = row["counted"], row["formula"]
+        share = formula["bmm"] / sum(formula.values())
+        rows.append([f"{row['n']:,}", f"{counted.get('mm', 0):,}", f"{counted.get('bmm', 0):,}",
+                     "equal" if counted == formula else "differs", f"{share:.0%}"])
+    every = all(row["counted"] == row["formula"] for row in data["rows"])
+    table = markdown_table(
+        ["n", "projections (counted)", "scores + blend (counted)", "vs formula",
+         "share of n² part"], rows)
+    text = (
+        f"The library's multi-head attention (model width d = {data['d_model']}, "
+        f"{data['heads']} heads) run under `torch.utils.flop_counter.FlopCounterMode` at "
+        f"{len(data['lengths'])} lengths. The counter sees the projections as `mm` and the "
+        f"per-head score and blend products as `bmm`; "
+        + ("both equal the formulas exactly at every length. " if every
+           else "they do not equal the formulas at every length (see the table). ")
+        + f"The n² part overtakes the projections at n = 2d = {data['crossover']:,}.\n\n"
+        + table
+    )
+    return Rendered(parts={"": [text]})
+
+
+def time_sweep(data: dict) -> Rendered:
+    """Log-log time over n with the fit, the achieved rate, and every timing in a table."""
+    lengths, seconds = data["lengths"], data["seconds"]
+    exponent, fit_from = data["exponent"], data["fit_from"]
+    matmul_rate = data["matmul_flops_per_second"]
+    rates = [f / s for f, s in zip(data["flops"], seconds)]
+    ratios = _growth(seconds)
+    fit = [(n, s) for n, s in zip(lengths, seconds) if n >= fit_from]
+    fit_steps = [(a, b, r) for a, b, r in zip(lengths, lengths[1:], ratios) if a >= fit_from]
+    cache, cache_n = data["cache_bytes"], data["tables_fill_cache_at"]
+    cache_shown = bool(cache_n) and lengths[0] < cache_n <= lengths[-1]
+
+    def draw(colors):
+        import matplotlib.pyplot as plt
+
+        figure, (left, right) = plt.subplots(1, 2, figsize=(7.4, 3.3))
+        lengths_axis(left, colors, lengths, "median time (ms)")
+        left.axvspan(fit_from, lengths[-1], color=colors["grid"], alpha=0.35, linewidth=0)
+        left.plot(lengths, [s * 1e3 for s in seconds], marker="o", color=colors["accent"],
+                  label="measured")
+        left.set_ylim(top=max(seconds) * 1e3 * 10)  # room for the legend above the data
+        scale = fit[-1][1] / fit[-1][0] ** exponent
+        left.plot([n for n, _ in fit], [scale * n**exponent * 1e3 for n, _ in fit], "--",
+                  color=colors["series"][1], label=f"fit: n^{exponent:.2f}")
+        if cache_shown:
+            left.axvline(cache_n, linestyle=":", color=colors["muted"],
+                         label=f"scores + weights = {format_bytes(cache)} (cache size)")
+        legend(left, colors, "upper left")  # the data rise from lower left to upper right
+        lengths_axis(right, colors, lengths, "GFLOP/s", log_y=False)
+        right.plot(lengths, [r / 1e9 for r in rates], marker="o", color=colors["accent"],
+                   label="attention")
+        right.axhline(matmul_rate / 1e9, linestyle="--", color=colors["series"][1],
+                      label="large matrix product")
+        right.set_ylim(0, max(matmul_rate, max(rates)) / 1e9 * 1.3)
+        legend(right, colors)
+        figure.tight_layout()
+        return figure
+
+    doubling = ", ".join(f"{r:.1f}" for _, _, r in fit_steps)
+    # Where the biggest step sits beside the cache is shown; that the cache causes it is not
+    # measured here (no cache-miss counts), so the caption does not say so.
+    biggest = max(fit_steps, key=lambda step: step[2]) if fit_steps else None
+    cache_text = ""
+    if cache_shown and biggest and biggest[0] < cache_n <= biggest[1]:
+        cache_text = (
+            f" The biggest step ({biggest[0]:,} → {biggest[1]:,}) crosses the dotted line, "
+            f"where the scores and the weights together outgrow the CPU's "
+            f"{format_bytes(cache)} last-level cache; this build does not measure cache "
+            f"misses, so it shows where the step is, not what causes it."
+        )
+    parts = data["breakdown"]
+    breakdown_n = parts["n"]
+    counted = parts["scores"] + parts["softmax"] + parts["blend"]
+    outside = max(0.0, 1 - counted / parts["whole"])
+    verdict = (f" At n = {breakdown_n:,}, the two products and softmax account for "
+               f"{min(1.0, counted / parts['whole']):.0%} of the time"
+               + (": the cost is work on the n² scores, not overhead." if outside < 0.1
+                  else "."))
+    fraction = rates[-1] / matmul_rate
+    alt = (
+        f"Log-log plot of plain attention's median time against n from {lengths[0]:,} to "
+        f"{lengths[-1]:,} tokens: over n at least {fit_from:,} the fitted exponent is "
+        f"{exponent:.2f}, and each doubling of n multiplied the time by {doubling}. A second "
+        f"panel shows the achieved rate: {rates[-1] / 1e9:.0f} GFLOP/s at n = "
+        f"{lengths[-1]:,}, {fraction:.0%} of the machine's {matmul_rate / 1e9:.0f} GFLOP/s "
+        f"for one large matrix product."
+    )
+    caption = (
+        f"Plain attention, one head (d = {data['head_size']}). Where n ≫ d (shaded), time grows "
+        f"like n<sup>{exponent:.2f}</sup>, and each doubling of n multiplied it by "
+        f"<strong>{doubling}</strong>.{cache_text} Right: counted FLOPs per second, "
+        f"{rates[-1] / 1e9:.0f} GFLOP/s at n = {lengths[-1]:,}, {fraction:.0%} of this "
+        f"machine's rate for one large matrix product.{verdict}"
+    )
+    rows = [[f"{n:,}", ms(s), f"{r:.2f}" if i else "", f"{rate / 1e9:.1f}",
+             f"{rate / matmul_rate:.0%}"]
+            for i, (n, s, r, rate) in enumerate(zip(lengths, seconds, [0.0, *ratios], rates))]
+    half = parts["flops"] / 2  # each product does half the FLOPs
+    steps = [["q kᵀ (scores)", ms(parts["scores"]), f"{half / parts['scores'] / 1e9:.1f}"],
+             ["softmax", ms(parts["softmax"]), "(no multiply-adds)"],
+             ["weights v (blend)", ms(parts["blend"]), f"{half / parts['blend'] / 1e9:.1f}"],
+             ["the three in one call", ms(parts["whole"]),
+              f"{parts['flops'] / parts['whole'] / 1e9:.1f}"]]
+    size = data["matmul_size"]
+    details = (
+        f"Float32 on {_threads(data['threads'])}. Each length was called once to warm up, then "
+        f"timed {data['repeats']} times ({data['repeats_long']} from n = "
+        f"{data['long_from']:,}), the lengths taking turns so that a burst of other work on "
+        f"the machine hits them alike; the median is shown. The fit is a least-squares line "
+        f"through log time against log n for n ≥ {data['fit_from_multiple']} d = "
+        f"{fit_from:,}. The reference rate is the median of one {size:,} × {size:,} float32 "
+        f"matrix product: {matmul_rate / 1e9:.0f} GFLOP/s.\n\n"
+        + markdown_table(["n", "median", "× previous", "GFLOP/s", "of matmul rate"], rows)
+        + f"\nWhere the time goes at n = {breakdown_n:,}, each step timed on its own:\n\n"
+        + markdown_table(["step", "median", "GFLOP/s"], steps)
+    )
+    return Rendered(parts={"": [Figure(draw, alt, caption), MachineLine(data["machine"])],
+                           "table": [details]})
+
+
+# --- C2 -------------------------------------------------------------------------------------
+
+
+def memory_sweep(data: dict) -> Rendered:
+    """Measured peak memory over n beside the formula's one table, and every measurement."""
+    lengths, peaks, tables = data["lengths"], data["peak_bytes"], data["table_bytes"]
+    exponent = data["exponent"]
+    ratios = [p / t for p, t in zip(peaks, tables)]
+    growth = _growth(peaks)
+
+    def draw(colors):
+        import matplotlib.pyplot as plt
+
+        figure, axes = plt.subplots(figsize=(5.6, 3.4))
+        lengths_axis(axes, colors, lengths, "memory")
+        axes.plot(lengths, peaks, marker="o", color=colors["accent"],
+                  label="measured peak of one call")
+        axes.plot(lengths, tables, "--", marker="s", color=colors["series"][1],
+                  label="formula: one n × n table, 4n² bytes")
+        _byte_ticks(axes, min(tables), max(peaks))
+        axes.set_ylim(min(tables) / 2, max(peaks) * 2)
+        legend(axes, colors)
+        figure.tight_layout()
+        return figure
+
+    alt = (
+        f"Log-log plot of the peak memory of plain attention against n from {lengths[0]:,} to "
+        f"{lengths[-1]:,}: the measured peak grows with exponent {exponent:.2f} and stays "
+        f"{min(ratios):.1f} to {max(ratios):.1f} times the 4n² bytes of one score table, "
+        f"reaching {format_bytes(peaks[-1])} at n = {lengths[-1]:,}."
+    )
+    caption = (
+        f"Peak memory of one call of plain attention (one head, d = {data['head_size']}, "
+        f"float32) against the bytes of one n × n table. It grows like "
+        f"n<sup>{exponent:.2f}</sup>: each doubling of n multiplied it by "
+        f"<strong>{', '.join(f'{g:.1f}' for g in growth)}</strong>. It stays "
+        f"{min(ratios):.1f} to {max(ratios):.1f} tables, because the scores and the softmax "
+        f"weights are both full tables, alive at the same moment."
+    )
+    rows = [[f"{n:,}", format_bytes(t), format_bytes(p), f"{r:.2f}"]
+            for n, t, p, r in zip(lengths, tables, peaks, ratios)]
+    table = (
+        markdown_table(["n", "one table (formula)", "measured peak", "peak / table"], rows)
+        + f"\nOver n ≥ {data['fit_from']:,}, where fixed costs weigh little, the peak grows "
+        f"like n<sup>{data['exponent_large']:.2f}</sup>.\n"
+    )
+    return Rendered(parts={"": [Figure(draw, alt, caption), MachineLine(data["machine"])],
+                           "table": [table]})
+
+
+# --- C3 -------------------------------------------------------------------------------------
+
+_CONTEXT_FIELDS = ("n", "head_fp16", "head_fp32", "layer_fp16", "layer_flops",
+                   "quadratic_share")
+
+
+def context_labels(row: dict) -> dict[str, str]:
+    """The strings the page and the slider show for one row, formatted in one place."""
+    return {
+        "n": f"{row['n']:,}",
+        "head_fp16": format_bytes(row["head_fp16_bytes"]),
+        "head_fp32": format_bytes(row["head_fp32_bytes"]),
+        "layer_fp16": format_bytes(row["layer_fp16_bytes"]),
+        "layer_flops": format_flops(row["layer_flops"]),
+        "quadratic_share": f"{row['quadratic_share']:.0%}",
+        "layer_fits": "yes" if row["layer_fits"] else "no",
+    }
+
+
+def context_table(data: dict, *, src: str) -> Rendered:
+    """The slider (part ""), the same numbers as a table (part "table"), and the slider's
+    JSON; `src` is the site-root-relative path the JSON is published at."""
+    model, budget_gb = data["model"], data["budget_gb"]
+    rows = [{**row, "labels": context_labels(row)} for row in data["rows"]]
+    first_layer_miss = next((r for r in rows if not r["layer_fits"]), None)
+    first_head_miss = next((r for r in rows if not r["head_fits"]), None)
+    heads = model["heads"]
+    header = ["n", "1 head fp16", "1 head fp32", f"{heads} heads fp16", "FLOPs", "from n²"]
+    table_rows = []
+    for row in rows:
+        cells = [row["labels"][key].replace(" ", "\u00a0")  # a number stays with its unit
+                 for key in _CONTEXT_FIELDS]
+        if row is first_layer_miss or row is first_head_miss:
+            cells = [f"**{cell}**" for cell in cells]
+        table_rows.append(cells)
+    misses = [f"the first length where {what} no longer {verb} in {budget_gb} GB "
+              f"(n = {row['n']:,})"
+              for row, what, verb in ((first_layer_miss, "one layer’s tables", "fit"),
+                                      (first_head_miss, "a single head’s table", "fits"))
+              if row]
+    intro = (
+        f"{model['name']}: {model['layers']} layers, each with {heads} heads of size "
+        f"{model['head_size']} (model width {model['d_model']:,}, feed-forward width "
+        f"{model['d_ff']:,}), trained with a {model['trained_context']:,}-token context. "
+        f"Memory: one n × n table of scores per head and layer, if it were held whole as plain "
+        f"attention holds it, at 2 bytes a score (fp16) or 4 (fp32). *FLOPs*: one layer's, "
+        f"projections <code>8nd²</code> + scores and blend <code>4n²d</code> + feed-forward "
+        f"<code>6nd·d_ff</code>; *from n²*: the share of the scores and blend."
+        + (f" In bold: {' and '.join(misses)}." if misses else "") + "\n\n"
+    )
+    start = next((i for i, row in enumerate(rows) if row["n"] == model["trained_context"]), 0)
+    return Rendered(
+        parts={"": [slider_html(model, budget_gb, rows, start, src)],
+               "table": [intro + markdown_table(header, table_rows)]},
+        scripts={"": {"model": model, "budget_gb": budget_gb, "rows": rows}},
+    )
+
+
+def slider_html(model: dict, budget_gb: int, rows: list[dict], start: int, src: str) -> str:
+    """The slider's markup, showing row `start`; javascripts/context-window.js brings it to
+    life from the JSON at `data-src` (and unhides it: without JavaScript the table says it
+    all)."""
+    labels = rows[start]["labels"]
+
+    def field(name: str) -> str:
+        return f'<strong data-field="{name}">{labels[name]}</strong>'
+
+    return (
+        f'<div class="context-slider" data-context-slider data-src="{src}" hidden>\n'
+        f'<label for="context-length">Context length for {model["name"]}: '
+        f'{field("n")} tokens</label>\n'
+        f'<input type="range" id="context-length" min="0" max="{len(rows) - 1}" step="1" '
+        f'value="{start}" aria-valuetext="{labels["n"]} tokens">\n'
+        '<ul aria-live="polite">\n'
+        f'<li>One head’s score table in one layer: {field("head_fp16")} in fp16, '
+        f'{field("head_fp32")} in fp32</li>\n'
+        f'<li>All {model["heads"]} heads of one layer, fp16: {field("layer_fp16")}; fits in '
+        f'{budget_gb} GB: {field("layer_fits")}</li>\n'
+        f'<li>One layer’s FLOPs: {field("layer_flops")}, {field("quadratic_share")} of them '
+        f'from the n² part</li>\n'
+        '</ul>\n'
+        '</div>\n'
+    )
+
+
+# --- C4 -------------------------------------------------------------------------------------
+
+
+def chunked_check(data: dict) -> Rendered:
+    """The largest differences of chunked attention from plain attention and from SDPA."""
+    rows = [[f"{r['n']:,}", f"{r['chunk']:,}", r["mask"], f"{r['from_plain']:.1e}",
+             f"{r['from_sdpa']:.1e}"] for r in data["rows"]]
+    worst, tolerance = data["worst"], data["tolerance"]
+    within = "within" if worst <= tolerance else "beyond"
+    text = (
+        f"Chunked attention against the library's plain attention and against torch's "
+        f"`scaled_dot_product_attention`, float32, batch of {data['batch']}, d = "
+        f"{data['head_size']}: the largest difference over all cases is {worst:.1e}, "
+        f"{within} the {tolerance:.0e} the build requires.\n\n"
+        + markdown_table(["n", "chunk", "mask", "largest difference from plain", "from SDPA"],
+                         rows)
+    )
+    return Rendered(parts={"": [text]})
+
+
+def sliding_window_error(data: dict) -> Rendered:
+    """Weight dropped and error of sliding-window attention, by window size."""
+    windows, n = data["windows"], data["n"]
+    results = data["sequences"]
+    names = data["sequence_names"]
+    rows = [[f"{w:,}", f"{data['keys_per_query'][i]:,.0f}"]
+            + [f"{results[name][key][i]:.1%}" for name in names
+               for key in ("weight_dropped", "error")]
+            for i, w in enumerate(windows)]
+    header = ["window", "keys per query"] + [f"{what} ({name})" for name in names
+                                             for what in ("weight dropped", "error")]
+    small, whole = windows[0], windows[-1]
+    random, drifting = results["random"], results["drifting"]
+    full = (f" A window of {whole:,} covers every token: error {random['error'][-1]:.1%}, "
+            f"full attention again." if whole >= n else "")
+    text = (
+        f"n = {n:,}, d = {data['head_size']}. *Weight dropped*: the share of full attention's "
+        f"weight that lies beyond the window. *Error*: ‖local − full‖ / ‖full‖. On random "
+        f"vectors, where attention spreads everywhere, a {small}-token window drops "
+        f"{random['weight_dropped'][0]:.0%} of the weight, and its answer is off by "
+        f"{random['error'][0]:.0%} of the full answer's size. On a slowly drifting sequence "
+        f"(q = k = v, each token correlated {data['correlation']} with the one before), where "
+        f"the weight stays near the diagonal, the same window is {drifting['error'][0]:.0%} "
+        f"off.{full}\n\n"
+        + markdown_table(header, rows)
+    )
+    return Rendered(parts={"": [text]})
+
+
+def side_by_side(data: dict) -> Rendered:
+    """Time and peak memory of the four methods over n, and every measurement."""
+    lengths, methods = data["lengths"], data["methods"]
+    seconds, peaks = data["seconds"], data["peak_bytes"]
+    labels = {
+        "plain": "plain (n × n table)",
+        "chunked": f"chunked ({data['chunk_size']:,} keys a step)",
+        "sliding window": f"sliding window ({data['window']:,})",
+        "SDPA": "torch SDPA",
+    }
+
+    def draw(colors):
+        import matplotlib.pyplot as plt
+
+        figure, (left, right) = plt.subplots(1, 2, figsize=(7.4, 3.4))
+        lengths_axis(left, colors, lengths, "median time (ms)")
+        lengths_axis(right, colors, lengths, "peak memory")
+        for i, method in enumerate(methods):
+            style = {"marker": MARKERS[i], "color": colors["series"][i],
+                     "label": labels[method]}
+            left.plot(lengths, [s * 1e3 for s in seconds[method]], **style)
+            right.plot(lengths, peaks[method], **style)
+        _byte_ticks(right, min(min(p) for p in peaks.values()),
+                    max(max(p) for p in peaks.values()))
+        legend(left, colors)
+        figure.tight_layout()
+        return figure
+
+    def last_growth(values):
+        return values[-1] / values[-2]
+
+    last, before = lengths[-1], lengths[-2]
+    # Whether torch's SDPA held the table depends on the kernel it picked: read it off.
+    sdpa = ("Chunked attention and SDPA never hold the table"
+            if last_growth(peaks["SDPA"]) < 3
+            else "Chunked attention never holds the table (SDPA did, here)")
+    at_last = "; ".join(f"{m} {ms(seconds[m][-1])}, {format_bytes(peaks[m][-1])}"
+                        for m in methods)
+    memory_growth = ", ".join(f"{m} {last_growth(peaks[m]):.1f}×" for m in methods)
+    time_growth = ", ".join(f"{m} {last_growth(seconds[m]):.1f}×" for m in methods)
+    alt = (
+        f"Two log-log plots over n from {lengths[0]:,} to {last:,} for four attention methods. "
+        f"From n = {before:,} to {last:,} peak memory grew {memory_growth}; time grew "
+        f"{time_growth}. At n = {last:,}: {at_last}."
+    )
+    caption = (
+        f"One run, one head (d = {data['head_size']}). From n = {before:,} to {last:,}, "
+        f"memory grew <strong>{memory_growth}</strong>, and time grew "
+        f"<strong>{time_growth}</strong>. {sdpa}: their memory grows like n while the work "
+        f"still grows like n². The sliding window's work and memory both grow like n, at the "
+        f"price of exactness."
+    )
+    rows = [[f"{n:,}"] + [f"{ms(seconds[m][i])}, {format_bytes(peaks[m][i])}"
+                          for m in methods]
+            for i, n in enumerate(lengths)]
+    exponents = ", ".join(f"{m} n<sup>{data['memory_exponent'][m]:.2f}</sup>"
+                          for m in methods)
+    details = (
+        f"Float32 on {_threads(data['threads'])}. Memory: the peak of each method's first call "
+        f"at each length (its warm-up). Time: the median of {data['repeats']} further calls, "
+        f"all methods and lengths taking turns. Peak memory fitted over all lengths: "
+        f"{exponents}.\n\n"
+        + markdown_table(["n", *methods], rows)
+    )
+    return Rendered(parts={"": [Figure(draw, alt, caption), MachineLine(data["machine"])],
+                           "table": [details]})

@@ -1,0 +1,637 @@
+"""The recurrence page's figures, captions and tables (R1-R4, T2), read off the experiments'
+data (`attnsheet.experiments.recurrence`).
+
+The readings at the top (times per forward, thread speedups, how far a gradient fell, how far
+a model recalls) are shared with the claims' predicates (`sections/recurrence.py`), so that a
+caption and a verdict never read the same data two ways.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+
+from ...experiments.measure import fitted_exponent
+from ..spec import Figure, MachineLine, Rendered
+from ..stage import data_file
+from .common import legend, lengths_axis, markdown_table, ms, percent, sci, tidy, times
+
+# --- readings shared with the claims ----------------------------------------------------------
+
+WINDOW = 16  # positions averaged at each end of a sensitivity curve
+FADED = 0.1  # a gradient "fades" once it is below this fraction of its start
+FLAT = 10  # attention's sensitivity "does not depend on distance": it changes less than FLAT×
+REACH = 0.5  # a model "recalls" a distance while its median held-out accuracy is at least this
+THREAD_GAIN = 1.2  # attention "gains from threads" with at least this speedup …
+THREAD_MARGIN = 0.2  # … and at least this much more than each RNN's
+
+RECALL_MODELS = ("elman", "lstm", "attention")
+RNNS = ("elman-loop", "torch-rnn")
+
+# Colour (index into the theme's series), marker, line style and label per series: colour is
+# never the only way to tell the lines apart.
+STYLE = {
+    "elman-loop": (1, "o", "-", "Elman RNN, Python loop (library)"),
+    "torch-rnn": (3, "s", "--", "Elman RNN, torch.nn.RNN (C++ loop)"),
+    "attention": (0, "^", "-", "attention (library)"),
+    "elman": (1, "o", "-", "Elman RNN"),
+    "lstm": (2, "s", "--", "LSTM (gated RNN)"),
+}
+SCALE_STYLES = (":", "-.", "--", "-")  # recurrent-weight scales at initialisation, small to large
+NAMES = {"elman-loop": "the Python-loop RNN", "torch-rnn": "torch.nn.RNN",
+         "attention": "attention", "elman": "the Elman RNN", "lstm": "the LSTM"}
+
+
+def _style(name: str, colors) -> dict:
+    index, marker, line, label = STYLE[name]
+    return {"color": colors["series"][index], "marker": marker, "ls": line, "label": label}
+
+
+def seconds_by_n(data: dict, forward: str, threads: int) -> dict[int, float]:
+    """{n: median seconds} of one forward at one thread count (R1 data)."""
+    return {r["n"]: r["seconds"] for r in data["rows"]
+            if r["forward"] == forward and r["threads"] == threads}
+
+
+def chains(data: dict) -> dict[str, list[int]]:
+    """Longest chain of dependent operations per forward, for each length (R1 data)."""
+    return {forward: [next(r["critical_path"] for r in data["rows"]
+                           if r["forward"] == forward and r["n"] == n)
+                      for n in data["lengths"]]
+            for forward in data["forwards"]}
+
+
+def long_half(lengths: list[int]) -> list[int]:
+    """The longer half of the lengths: where fixed costs no longer hide the trend."""
+    return [n for n in lengths if n >= lengths[len(lengths) // 2]]
+
+
+def time_exponents(data: dict) -> dict[str, float]:
+    """Fitted exponent p of time ~ n^p over the longer half of the lengths, one thread."""
+    upper = long_half(data["lengths"])
+    return {f: fitted_exponent(upper, [seconds_by_n(data, f, 1)[n] for n in upper])
+            for f in data["forwards"]}
+
+
+def attention_fastest_up_to(data: dict) -> int | None:
+    """The longest run of lengths, from the shortest, at which attention (one thread) beats
+    both RNNs: its last length, or None if it loses at the shortest."""
+    one = {f: seconds_by_n(data, f, 1) for f in data["forwards"]}
+    beats_up_to = None
+    for n in data["lengths"]:
+        if one["attention"][n] >= min(one[f][n] for f in RNNS):
+            break
+        beats_up_to = n
+    return beats_up_to
+
+
+def thread_speedups(data: dict) -> dict:
+    """R2's reading: each forward's speedup from 1 thread to the most threads, per length; the
+    median over the longer half; whether attention gains clearly more than the RNNs."""
+    lengths, most = data["lengths"], max(data["threads"])
+    speedup = {}
+    for forward in data["forwards"]:
+        one, many = seconds_by_n(data, forward, 1), seconds_by_n(data, forward, most)
+        speedup[forward] = [one[n] / many[n] for n in lengths]
+    upper = long_half(lengths)
+    indices = [lengths.index(n) for n in upper]
+    median_long = {f: statistics.median(speedup[f][i] for i in indices) for f in speedup}
+    best_rnn = max(median_long[f] for f in RNNS)
+    gains = (most > 1 and median_long["attention"] >= THREAD_GAIN
+             and median_long["attention"] >= best_rnn + THREAD_MARGIN)
+    return {"most": most, "speedup": speedup, "long_from": upper[0],
+            "median_long": median_long, "best_rnn": best_rnn, "attention_gains": gains}
+
+
+def window_ratio(curve: list[float], parts: bool = False):
+    """Geometric mean of the last WINDOW values over that of values 1 … WINDOW (0 is the
+    input itself): how much a sensitivity fell with distance. With parts, the two means."""
+    def mean(values):
+        return math.exp(statistics.fmean(math.log(v) for v in values))
+
+    early, late = mean(curve[1:WINDOW + 1]), mean(curve[-WINDOW:])
+    return (early, late) if parts else late / early
+
+
+def gradient_falls(gradients: dict) -> dict[float, float]:
+    """{recurrent scale: ‖∂h_{n-1}/∂x_0‖ over ‖∂h_0/∂x_0‖} at initialisation (R3a data)."""
+    return {scale: gradients["rnn_at_init"][str(scale)][-1]
+            / gradients["rnn_at_init"][str(scale)][0] for scale in gradients["scales"]}
+
+
+def accuracy_summary(recall: dict, name: str) -> tuple[list, list, list]:
+    """(median, lowest, highest) held-out accuracy over seeds, for each k (R3b data)."""
+    columns = list(zip(*recall["accuracy"][name]))
+    return ([statistics.median(c) for c in columns], [min(c) for c in columns],
+            [max(c) for c in columns])
+
+
+def reach(recall: dict, name: str) -> int:
+    """Largest k up to which the median held-out accuracy stays at or above REACH."""
+    median = accuracy_summary(recall, name)[0]
+    k = 0
+    while k < len(median) and median[k] >= REACH:
+        k += 1
+    return k
+
+
+def _data_link(experiment: str) -> str:
+    return f'<a href="../{data_file(experiment)}">Data (JSON)</a>'
+
+
+# --- R1: wall time and chain length against n ------------------------------------------------
+
+
+def forward_time(data: dict, *, experiment: str) -> Rendered:
+    """R1: time of each forward against n (one thread), log–log, next to its chain length."""
+    lengths, d, forwards = data["lengths"], data["d"], data["forwards"]
+    chain = chains(data)
+    one = {f: seconds_by_n(data, f, 1) for f in forwards}
+
+    def draw(colors):
+        import matplotlib.pyplot as plt
+
+        figure, (left, right) = plt.subplots(1, 2, figsize=(9.2, 3.8))
+        for forward in forwards:
+            style = _style(forward, colors)
+            left.plot(lengths, [one[forward][n] * 1e3 for n in lengths], markersize=4,
+                      **style)
+        for forward, label in (("elman-loop", "RNN (either loop)"), ("attention", "attention")):
+            style = {**_style(forward, colors), "label": label}
+            right.plot(lengths, chain[forward], markersize=4, **style)
+        lengths_axis(left, colors, lengths, "forward time, ms (median, 1 thread)")
+        lengths_axis(right, colors, lengths, "longest chain of dependent operations")
+        for axes in (left, right):
+            legend(axes, colors)
+        left.set_title("Wall time", fontsize=10)
+        right.set_title("Sequential steps (critical path)", fontsize=10)
+        figure.tight_layout()
+        return figure
+
+    n0, n1 = lengths[0], lengths[-1]
+    rnn_chain, att_chain = chain["elman-loop"], chain["attention"]
+    per_token = rnn_chain[-1] / n1
+    slopes = time_exponents(data)
+    beats_up_to = attention_fastest_up_to(data)
+    growth = {f: one[f][n1] / one[f][n0] for f in forwards}
+    per_step = {f: one[f][n1] / n1 for f in RNNS}
+    steps_text = (
+        f"Over the longer half of the range the RNNs' times grow like "
+        f"n<sup>{slopes['torch-rnn']:.1f}</sup> (torch.nn.RNN) and "
+        f"n<sup>{slopes['elman-loop']:.1f}</sup> (Python loop): a fixed cost for each step of "
+        f"the chain, {per_step['torch-rnn'] * 1e6:.0f} µs and "
+        f"{per_step['elman-loop'] * 1e6:.0f} µs per step at n = {n1}. Attention's grows like "
+        f"n<sup>{slopes['attention']:.1f}</sup>: that is not waiting but work, its n × n score "
+        f"table (the subject of <a href=\"../cost/\">The catch: not free</a>), and work can be "
+        f"shared out (next figure)."
+    )
+    if beats_up_to == n1:
+        crossing = (f"Attention is the fastest at every length measured: at n = {n1} it takes "
+                    f"{ms(one['attention'][n1])}, against {ms(one['torch-rnn'][n1])} for "
+                    f"torch.nn.RNN.")
+    elif beats_up_to is not None:
+        m = beats_up_to
+        crossing = (
+            f"Up to n = {m}, where its table is still small, attention is faster than both "
+            f"RNNs (at n = {m}: {ms(one['attention'][m])}, against "
+            f"{ms(one['torch-rnn'][m])} for torch.nn.RNN and {ms(one['elman-loop'][m])} "
+            f"for the Python loop); at n = {n1} the table has taken over: "
+            f"{ms(one['attention'][n1])} against {ms(one['torch-rnn'][n1])}."
+        )
+    else:
+        crossing = (
+            f"On this machine torch.nn.RNN's C++ loop is as fast as attention or faster from the "
+            f"shortest length up (at n = {n1}: {ms(one['torch-rnn'][n1])} against "
+            f"{ms(one['attention'][n1])}): with a width of {d}, each of its steps is tiny."
+        )
+    alt = (
+        f"Two log-log plots against sequence length n from {n0} to {n1}. Left: forward time. "
+        f"The Python-loop RNN goes from {ms(one['elman-loop'][n0])} to "
+        f"{ms(one['elman-loop'][n1])}, torch.nn.RNN from {ms(one['torch-rnn'][n0])} to "
+        f"{ms(one['torch-rnn'][n1])}, attention from {ms(one['attention'][n0])} to "
+        f"{ms(one['attention'][n1])}. Right: the RNN's chain of dependent operations grows "
+        f"from {rnn_chain[0]} to {rnn_chain[-1]}, {per_token:.0f} per token; attention's stays "
+        f"at {att_chain[-1]}."
+    )
+    counts = sorted({r["rounds"] for r in data["rows"]}, reverse=True)
+    rounds_text = (f"{counts[0]} runs" if len(counts) == 1 else
+                   f"{counts[0]} runs ({counts[-1]} for calls slower than "
+                   f"{ms(data['slow_s'])})")
+    chain_text = ("at every length" if len(set(att_chain)) == 1
+                  else f"between {min(att_chain)} and {max(att_chain)} whatever n")
+    caption = (
+        f"<strong>The RNN's chain grows with n; attention's does not.</strong> Right: read off "
+        f"each forward's autograd graph, the longest chain of operations that must run one "
+        f"after another is {rnn_chain[-1]:,} for the RNN at n = {n1} ({per_token:.0f} per "
+        f"token: step t cannot start before step t − 1 ends) and {att_chain[-1]} for attention "
+        f"{chain_text}. Left: median wall time of {rounds_text} on one thread (the next "
+        f"figure adds threads), width d = {d}, warm-up calls excluded, load average "
+        f"{max(data['load_average']):.1f} on {data['cpu_count']} cores while measured. "
+        f"From n = {n0} to n = {n1} ({n1 // n0}× longer) the "
+        f"Python-loop RNN's time grows {times(growth['elman-loop'])}, torch.nn.RNN's "
+        f"{times(growth['torch-rnn'])} and attention's {times(growth['attention'])}. "
+        f"{steps_text} {crossing} {_data_link(experiment)}."
+    )
+    return Rendered(parts={"": [Figure(draw, alt, caption),
+                                MachineLine({**data["machine"], "threads": 1})]})
+
+
+# --- R2: one thread against all threads -------------------------------------------------------
+
+
+def threads(data: dict, *, experiment: str) -> Rendered:
+    """R2: speedup of each forward from 1 thread to all threads, against n."""
+    lengths, forwards = data["lengths"], data["forwards"]
+    reading = thread_speedups(data)
+    most, speedup, median_long = reading["most"], reading["speedup"], reading["median_long"]
+
+    def draw(colors):
+        import matplotlib.pyplot as plt
+
+        figure, axes = plt.subplots(figsize=(6.8, 3.8))
+        for forward in forwards:
+            axes.plot(lengths, speedup[forward], markersize=4, **_style(forward, colors))
+        axes.axhline(1, color=colors["muted"], lw=1, ls=":")
+        axes.axhline(most, color=colors["muted"], lw=1, ls=":")
+        axes.text(lengths[0], 1, " no gain", va="bottom", fontsize=8, color=colors["muted"])
+        axes.text(lengths[0], most, f" ideal: {most}× with {most} threads", va="bottom",
+                  fontsize=8, color=colors["muted"])
+        lengths_axis(axes, colors, lengths, f"speedup, 1 thread → {most} threads", log_y=False)
+        top = max(max(max(v) for v in speedup.values()), most)
+        axes.set_ylim(0, top * 1.15)
+        # Below the axes: wherever the measured lines fall, they stay visible.
+        legend(axes, colors, "upper center", ncol=2, bbox_to_anchor=(0.5, -0.16))
+        figure.tight_layout()
+        return figure
+
+    n1 = lengths[-1]
+    last = {f: speedup[f][-1] for f in forwards}
+    cores = data["cpu_count"]
+    load = max(data["load_average"])
+    gains = reading["attention_gains"]
+    busy = load >= cores  # other work already kept every core busy while this ran
+    if most == 1:
+        title = "No second thread to compare with."
+        verdict = ("This machine gives torch a single thread, so there is nothing to spread "
+                   "the work over: the comparison needs two or more cores.")
+    else:
+        title = ("Extra threads help attention, not the chain." if gains else
+                 "Here extra threads did not help attention either.")
+        verdict = (
+            f"From n = {reading['long_from']} up, the median speedup is "
+            f"{median_long['attention']:.2f}× for attention and {reading['best_rnn']:.2f}× at "
+            f"best for the RNNs. "
+            + ("Attention gains clearly more: its n × n products split across threads, while "
+               "the RNN can only split each step's small product, never the chain of steps."
+               if gains else
+               "That is weaker than the textbook story. "
+               + (f"It most likely says more about the machine than about attention: its load "
+                  f"average was {load:.1f} on {cores} cores while this ran, so other work "
+                  f"already occupied the cores and a second thread mostly waited for one."
+                  if busy else
+                  f"The machine was not especially busy (load average {load:.1f} on {cores} "
+                  f"cores), so on this hardware that is what {most} threads bring.")
+               + " The RNN's chain could not be split in any case.")
+            + (f" At n = {n1} the Python-loop RNN ran slower with {most} threads than with 1 "
+               f"({last['elman-loop']:.2f}×)." if last["elman-loop"] < 1 else "")
+        )
+    alt = (
+        f"Speedup from 1 to {most} threads against n, from {lengths[0]} to {n1}: at n = {n1}, "
+        f"attention {last['attention']:.2f}×, torch.nn.RNN {last['torch-rnn']:.2f}×, the "
+        f"Python-loop RNN {last['elman-loop']:.2f}×."
+    )
+    caption = (
+        f"<strong>{title}</strong> The same forwards as "
+        f"above, timed with 1 thread and with {most} (torch's default here); each point is "
+        f"time with 1 thread divided by time with {most}. At n = {n1}: attention "
+        f"{last['attention']:.2f}×, torch.nn.RNN {last['torch-rnn']:.2f}×, the Python-loop RNN "
+        f"{last['elman-loop']:.2f}×. {verdict} This machine has only {cores} cores, so "
+        f"{most}× is the ceiling for anything"
+        + ("." if busy and not gains else
+           f"; its load average was {load:.1f} while this was measured.")
+        + f" {_data_link(experiment)}."
+    )
+    return Rendered(parts={"": [Figure(draw, alt, caption), MachineLine(data["machine"])]})
+
+
+# --- R3b: recall accuracy against distance ----------------------------------------------------
+
+
+def recall(data: dict, *, experiment: str) -> Rendered:
+    """R3b: held-out accuracy against k for the three models, seeds' median and range."""
+    config = data["config"]
+    n, vocab = config["n_ctx"], config["vocab"]
+    ks = list(range(1, n + 1))
+    chance = 1 / vocab
+    summary = {name: accuracy_summary(data, name) for name in RECALL_MODELS}
+
+    def draw(colors):
+        import matplotlib.pyplot as plt
+
+        figure, axes = plt.subplots(figsize=(6.8, 3.9))
+        for name in RECALL_MODELS:
+            style = _style(name, colors)
+            median, low, high = summary[name]
+            axes.fill_between(ks, low, high, color=style["color"], alpha=0.22, linewidth=0)
+            axes.plot(ks, median, markersize=3.5,
+                      **{**style, "label": f"{style['label']}, "
+                                           f"{data['parameters'][name]:,} parameters"})
+        axes.axhline(chance, color=colors["muted"], lw=1, ls=":")
+        axes.text(ks[0], chance, f" chance (1/{vocab})", ha="left", va="bottom",
+                  fontsize=8, color=colors["muted"])
+        axes.set_xscale("log", base=2)
+        axes.set_xticks([k for k in ks if k & (k - 1) == 0],
+                        [str(k) for k in ks if k & (k - 1) == 0])
+        axes.set_ylim(0, 1.04)
+        axes.set_xlabel("k: how many steps back the asked-for token was")
+        axes.set_ylabel("held-out accuracy")
+        tidy(axes, colors)
+        legend(axes, colors, "center right")
+        figure.tight_layout()
+        return figure
+
+    seeds = len(config["seeds"])
+    steps = config["epochs"] * -(-config["train_size"] // config["batch"])
+
+    def at(name, k):
+        median, low, high = summary[name]
+        return median[k - 1], low[k - 1], high[k - 1]
+
+    def quote(name, k):
+        median, low, high = at(name, k)
+        spread = f" ({percent(low)}–{percent(high)})" if high - low >= 0.005 else ""
+        return f"{percent(median)}{spread}"
+
+    # "Above chance" means more than two standard errors of a guesser's accuracy above it.
+    margin = 2 * math.sqrt(chance * (1 - chance) / config["test_size"])
+
+    def chance_from(name):
+        """First k from which the median accuracy stays within the margin of chance."""
+        median = summary[name][0]
+        above = [k for k in ks if median[k - 1] > chance + margin]
+        return None if above and above[-1] == n else (above[-1] + 1 if above else 1)
+
+    parts = []
+    for name in ("elman", "lstm"):
+        k0 = chance_from(name)
+        parts.append(
+            f"{NAMES[name]} is still above chance at k = {n} with "
+            f"{100 * summary[name][0][-1]:.1f}%" if k0 is None else
+            f"{NAMES[name]} is at chance from k = {k0} on")
+    chance_text = (f" {parts[0][0].upper()}{parts[0][1:]}, and {parts[1]} (above chance "
+                   f"means over {100 * (chance + margin):.1f}%, two standard errors above a "
+                   f"guesser). ")
+    mean_accuracy = {name: statistics.fmean(summary[name][0]) for name in RECALL_MODELS}
+    lstm_better = mean_accuracy["lstm"] > mean_accuracy["elman"] + 0.01
+    # How much the last epoch still lowered each model's training loss (first seed).
+    fell = {name: 1 - data["loss"][name][0][-1] / data["loss"][name][0][-2]
+            for name in RECALL_MODELS}
+    settled = max(fell["elman"], fell["lstm"]) < 0.05
+    attention_holds = min(summary["attention"][0]) >= 0.95
+    reaches = {name: reach(data, name) for name in RECALL_MODELS}
+    title = ("The RNNs remember the last few tokens; attention recalls any of them."
+             if attention_holds and max(reaches["elman"], reaches["lstm"]) < n else
+             "Held-out recall against distance, as measured.")
+    alt = (
+        f"Held-out accuracy against k from 1 to {n}, median of {seeds} seeds. Attention: "
+        f"{percent(at('attention', 1)[0])} at k = 1 and {percent(at('attention', n)[0])} at "
+        f"k = {n}. LSTM: {percent(at('lstm', 1)[0])} falling to {percent(at('lstm', n)[0])}. "
+        f"Elman RNN: {percent(at('elman', 1)[0])} falling to {percent(at('elman', n)[0])}; "
+        f"chance is 1 in {vocab}."
+    )
+    caption = (
+        f"<strong>{title}</strong> "
+        f"Each model read {n} random tokens (vocabulary of {vocab}) and was then asked "
+        f"for the token seen k steps back, for every k. Median over {seeds} seeds, band from "
+        f"lowest to highest; {config['test_size']} held-out sequences "
+        f"({data['test_in_train']} of them occur in any training set). At k = 1: Elman "
+        f"{quote('elman', 1)}, LSTM {quote('lstm', 1)}, attention {quote('attention', 1)}. At "
+        f"k = {n}: Elman {quote('elman', n)}, LSTM {quote('lstm', n)}, attention "
+        f"{quote('attention', n)}, against 1 in {vocab} for guessing. The median stays "
+        f"at or above {percent(REACH)} up to k = {reaches['elman']} for the Elman RNN, "
+        f"{reaches['lstm']} for the LSTM and {reaches['attention']} for attention. Same budget "
+        f"for all: about {statistics.fmean(data['parameters'].values()):,.0f} parameters each "
+        f"(Elman RNN with {data['hidden']['elman']} hidden units, LSTM with "
+        f"{data['hidden']['lstm']}, attention of width {config['width']}), "
+        f"{config['epochs']} epochs ({steps} steps of {config['batch']} sequences), Adam at "
+        f"{config['lr']} decaying to 0. In fairness to recurrence: the gated LSTM "
+        + (f"does better than the Elman RNN (mean accuracy over all k "
+           f"{percent(mean_accuracy['lstm'])} against {percent(mean_accuracy['elman'])})."
+           if lstm_better else "does no better than the Elman RNN here.")
+        + chance_text
+        + (f"The budget is small, but the last epoch lowered their training loss by only "
+           f"{percent(fell['elman'])} and "
+           f"{percent(fell['lstm'])}: this is about as far as this budget and schedule take "
+           f"them, and a larger budget is not tested here. " if settled else
+           f"Their training loss was still falling (by {percent(fell['elman'])} and "
+           f"{percent(fell['lstm'])} in the last epoch), so more training would move their "
+           f"curves to the right. ")
+        + f"{_data_link(experiment)}."
+    )
+    return Rendered(parts={"": [Figure(draw, alt, caption)]})
+
+
+# --- R3a: the gradient reaching back ----------------------------------------------------------
+
+
+def gradient(gradients: dict, recall_data: dict, *, experiment: str) -> Rendered:
+    """R3a: ‖∂h_t/∂x_0‖ against t at initialisation (RNN scales vs attention), and the
+    trained models' sensitivity to the token k back (from the recall run)."""
+    n, d, scales = gradients["n"], gradients["d"], gradients["scales"]
+    rnn, attention = gradients["rnn_at_init"], gradients["attention_at_init"]
+    trained = recall_data["sensitivity"]
+    ks = list(range(1, len(trained["attention"]) + 1))
+    ts = list(range(n))
+
+    def draw(colors):
+        import matplotlib.pyplot as plt
+
+        figure, (left, right) = plt.subplots(1, 2, figsize=(9.2, 3.9))
+        rnn_colour = _style("elman", colors)["color"]
+        for scale, ls in zip(scales, SCALE_STYLES):
+            left.plot(ts, rnn[str(scale)], ls=ls, color=rnn_colour,
+                      label=f"tanh RNN, recurrent scale {scale:g}")
+        left.plot(ts, attention, ls="-", marker="^", markevery=max(1, n // 12),
+                  markersize=4, color=_style("attention", colors)["color"],
+                  label="self-attention, output t")
+        left.set_xlabel("t: steps after input 0")
+        left.set_ylabel("‖∂ state t / ∂ input 0‖")
+        left.set_title(f"At initialisation (width {d})", fontsize=10)
+        for name in RECALL_MODELS:
+            right.plot(ks, trained[name], markersize=3.5, **_style(name, colors))
+        right.set_xlabel("k: steps back to the asked-for token")
+        right.set_ylabel("‖∂ answer / ∂ token k back‖")
+        right.set_title("After training on the recall task", fontsize=10)
+        for axes in (left, right):
+            axes.set_yscale("log")
+            tidy(axes, colors)
+            legend(axes, colors)
+        figure.tight_layout()
+        return figure
+
+    t_end = n - 1
+    ratio = gradient_falls(gradients)
+    beyond = attention[1:]
+    early, late = window_ratio(attention, parts=True)
+    k_end = ks[-1]
+    trained_ratio = {name: trained[name][-1] / trained[name][0] for name in RECALL_MODELS}
+    spread = max(trained["attention"]) / min(trained["attention"])
+    fading = [s for s in scales if ratio[s] < FADED]
+    lasting = [s for s in scales if ratio[s] >= FADED]
+    scale_text = "; ".join(f"scale {s:g}: {sci(ratio[s])}" for s in scales)
+    honest = ""
+    if lasting:
+        elman_falls = trained_ratio["elman"] < FADED
+        honest = (
+            f" At scale {', '.join(f'{s:g}' for s in lasting)} it did not fade within {n} steps "
+            f"(it ended at {', '.join(sci(ratio[s]) for s in lasting)} times its start): large "
+            f"recurrent weights trade vanishing gradients for the opposite risk, gradients that "
+            f"grow. "
+            + ("Training did not leave the Elman RNN there: its gradient falls with "
+               "distance (right)." if elman_falls else
+               "After training, the Elman RNN's gradient did not fall that far either "
+               "(right).")
+        )
+    title = ("Through the chain, the first input's influence shrinks step by step; through "
+             "attention it does not depend on distance."
+             if fading and 1 / FLAT < late / early < FLAT else
+             "The gradient from input 0 against distance, as measured.")
+    fading_text = ""
+    if fading:
+        listed = ", ".join(f"{s:g}" for s in fading)
+        fading_text = (f" At scale {listed} it fades exponentially: a product of one factor "
+                       f"per step, each below 1 on average.")
+    alt = (
+        f"Two log-scale plots. Left, at initialisation: the tanh RNN's gradient from input 0 "
+        f"after {t_end} steps is "
+        + ", ".join(f"{sci(ratio[s], html=False)} of its first value at scale {s:g}"
+                    for s in scales)
+        + f"; attention's stays between {sci(min(beyond), html=False)} and "
+        f"{sci(max(beyond), html=False)} at every distance. Right, after training: the answer's "
+        f"gradient to the token {k_end} steps back is {sci(trained_ratio['elman'], html=False)} "
+        f"of its k = 1 value for the Elman RNN, {sci(trained_ratio['lstm'], html=False)} for "
+        f"the LSTM and {sci(trained_ratio['attention'], html=False)} for attention."
+    )
+    caption = (
+        f"<strong>{title}</strong> Left: size of "
+        f"∂h<sub>t</sub>/∂x<sub>0</sub> for a tanh RNN of width {d} at initialisation, "
+        f"geometric mean over {gradients['n_sequences']} random sequences. After {t_end} "
+        f"hand-offs it is this fraction of its value at t = 0: {scale_text}."
+        + fading_text
+        + honest
+        + f" Self-attention with random weights reads input 0 directly from every position: "
+        f"its sensitivity stays between {sci(min(beyond))} and {sci(max(beyond))} for all "
+        f"t ≥ 1 (geometric mean {sci(early)} over t = 1 to {WINDOW}, {sci(late)} over the "
+        f"last {WINDOW}), diluted by the {n}-way average but not by distance. Right: the "
+        f"trained models of the recall test below (seed {recall_data['config']['seeds'][0]}); "
+        f"from k = 1 to k = {k_end} the answer's gradient to the token it must recall falls to "
+        f"{sci(trained_ratio['elman'])} of its value for the Elman RNN and "
+        f"{sci(trained_ratio['lstm'])} for the LSTM, while attention's stays within a factor "
+        f"of {spread:.1f} at every k. {_data_link(experiment)}."
+    )
+    return Rendered(parts={"": [Figure(draw, alt, caption)]})
+
+
+# --- T2: training time per epoch ------------------------------------------------------------
+
+
+def epoch_time(epochs: dict, recall_data: dict, *, experiment: str) -> Rendered:
+    """T2: seconds per training epoch of each recall model, beside its recall at k = n."""
+    config, seconds = epochs["config"], epochs["seconds_per_epoch"]
+    n = config["n_ctx"]
+    steps = -(-config["train_size"] // config["batch"])
+    rows = []
+    for name in RECALL_MODELS:
+        accuracy = accuracy_summary(recall_data, name)[0][-1]
+        rows.append([STYLE[name][3], f"{recall_data['parameters'][name]:,}",
+                     f"{seconds[name]:.3f}", percent(accuracy)])
+    table = markdown_table(["Model", "Parameters", "Seconds per training epoch",
+                            f"Held-out accuracy at k = {n}"], rows)
+    ratio = {name: seconds[name] / seconds["attention"] for name in ("elman", "lstm")}
+    if min(ratio.values()) > 1:
+        comparison = (f"attention's epoch was the shortest: the Elman RNN's took "
+                      f"{times(ratio['elman'])} as long and the LSTM's {times(ratio['lstm'])}. "
+                      f"Attention puts all {n} positions through the same few matrix products, "
+                      f"while each RNN step, forward and backward, waits for the one before")
+    else:
+        fastest = min(RECALL_MODELS, key=seconds.get)
+        comparison = (f"attention was not the fastest per epoch ({NAMES[fastest]} was, "
+                      f"{seconds[fastest]:.3f} s against {seconds['attention']:.3f} s): with "
+                      f"only {n} steps in the chain and these small widths, fixed costs per "
+                      f"step weigh more than the chain does")
+    reaches = [name for name in RECALL_MODELS if reach(recall_data, name) == n]
+    reached = (f"Only attention recalled every token back to k = {n}." if reaches == ["attention"]
+               else f"Models that recalled every token back to k = {n}: "
+                    f"{', '.join(NAMES[name] for name in reaches) or 'none'}.")
+    thread_text = f"{epochs['threads']} thread{'s' if epochs['threads'] != 1 else ''}"
+    caption = (
+        f"<p class=\"table-caption\"><strong>Training time per epoch</strong>: {steps} steps "
+        f"of {config['batch']} sequences of {n} tokens, the same models and data as the figure "
+        f"above, {thread_text} as in that run, one epoch timed after a few warm-up steps. Here "
+        f"{comparison}. {reached} What more cores add is measured "
+        f"<a href=\"#threads\">above</a>. {_data_link(experiment)}.</p>\n"
+    )
+    return Rendered(parts={"": [table, caption, MachineLine(epochs["machine"])]})
+
+
+# --- R4: one cause ----------------------------------------------------------------------------
+
+
+def one_cause(timing: dict, gradients: dict, recall_data: dict) -> Rendered:
+    """R4: one table that quotes R1, R2, R3a and R3b and names their shared cause."""
+    lengths = timing["lengths"]
+    n1 = lengths[-1]
+    chain = chains(timing)
+    rnn_chain, att_chain = chain["elman-loop"][-1], chain["attention"][-1]
+    one = {f: seconds_by_n(timing, f, 1)[n1] for f in timing["forwards"]}
+    reading = thread_speedups(timing)
+    most = reading["most"]
+    speed = {f: reading["speedup"][f][-1] for f in ("torch-rnn", "attention")}
+    n_grad = gradients["n"]
+    scale = 1.0 if 1.0 in gradients["scales"] else gradients["scales"][0]
+    rnn_fall = window_ratio(gradients["rnn_at_init"][str(scale)])
+    attention_fall = window_ratio(gradients["attention_at_init"])
+    k = recall_data["config"]["n_ctx"]
+    accuracy = {name: accuracy_summary(recall_data, name)[0][k - 1] for name in RECALL_MODELS}
+    far = f"{n_grad - WINDOW}–{n_grad - 1}"
+    table = markdown_table(
+        ["Measured on this page", "Recurrence: a chain of n steps", "Attention: one step"],
+        [[f"Longest chain of dependent operations, n = {n1} ([R1](#slow))", f"{rnn_chain:,}",
+          f"{att_chain}"],
+         [f"Forward time, n = {n1}, 1 thread ([R1](#slow))",
+          f"{ms(one['torch-rnn'])} (torch.nn.RNN), {ms(one['elman-loop'])} (Python loop)",
+          ms(one["attention"])],
+         [f"Speedup from 1 to {most} threads, n = {n1} ([R2](#threads))",
+          f"{speed['torch-rnn']:.2f}× (torch.nn.RNN)", f"{speed['attention']:.2f}×"],
+         [f"Gradient from input 0 at distance {far}, relative to distance 1–{WINDOW}, at "
+          f"initialisation ([R3a](#forgetting-gradient))",
+          f"{sci(rnn_fall)} (recurrent scale {scale:g})", sci(attention_fall)],
+         [f"Held-out recall of the token {k} steps back ([R3b](#recall))",
+          f"{percent(accuracy['elman'])} (Elman), {percent(accuracy['lstm'])} (LSTM)",
+          percent(accuracy["attention"])]])
+    thread_text = (
+        f"extra cores barely help it (1 → {most} threads: {speed['torch-rnn']:.2f}× for the "
+        f"RNN, {speed['attention']:.2f}× for attention)"
+        if reading["attention_gains"] else
+        f"extra cores cannot split that chain (1 → {most} threads: "
+        f"{speed['torch-rnn']:.2f}× for the RNN; attention's {speed['attention']:.2f}× here "
+        f"shows how little {most} busy cores offer either of them)"
+    )
+    slower_here = (
+        f" On this machine the chain is not yet the slower road: at n = {n1} on one thread "
+        f"attention took {ms(one['attention'])} against {ms(one['torch-rnn'])} for "
+        f"torch.nn.RNN, because its n × n work outgrows what {timing['cpu_count']} cores "
+        f"can absorb ([R1](#slow))."
+        if one["attention"] >= one["torch-rnn"] else "")
+    caption = (
+        f"<p class=\"table-caption\"><strong>One cause.</strong> Every row is the same chain "
+        f"seen from a different side. Because step t needs step t − 1, an RNN over n = {n1} "
+        f"tokens has a chain of {rnn_chain:,} dependent operations where attention has "
+        f"{att_chain}, so its time grows with n and {thread_text}.{slower_here} What input 0 "
+        f"contributes must survive every link: across {n_grad - WINDOW} more links its gradient "
+        f"shrinks to {sci(rnn_fall)} of its size, against {sci(attention_fall)} for attention, "
+        f"and a token {k} steps back is recalled {percent(accuracy['elman'])} of the time by "
+        f"the Elman RNN and {percent(accuracy['lstm'])} by the LSTM, against "
+        f"{percent(accuracy['attention'])} for attention, which reaches it in one step.</p>\n"
+    )
+    return Rendered(parts={"": [table, caption, MachineLine(timing["machine"])]})

@@ -1,0 +1,1 @@
+"""One registry module per section of the site, in the cheatsheet's order (see registry.py)."""

@@ -1,0 +1,245 @@
+"""Section 5, the catch: not free (docs/cost.md): C1-C4."""
+
+from __future__ import annotations
+
+from ..spec import FAILS_HERE, HOLDS, Claim, Evidence, Experiment, Verdict, must
+from ..stage import script_data_file
+
+# The cost page measures on one torch thread: on a shared two-core machine, threads that wait
+# for each other at every step turn other work into large swings, and the growth with n that
+# the page is about does not depend on the thread count.
+MEASURE_THREADS = 1
+TIME_FIT_FROM_MULTIPLE = 16  # C1's time fit starts at n = 16 d, where n >> d
+MEMORY_FIT_FROM = 1024  # C2's memory fit: the lengths where fixed costs weigh little
+CONTEXT_BUDGET_GB = 80  # C3: the memory of one large accelerator
+
+EXPERIMENTS: tuple[Experiment, ...] = (
+    Experiment("c1-flop-check", "attnsheet.experiments.cost:flop_check",
+               {"d_model": 128, "heads": 4, "lengths": [64 * 2**i for i in range(5)]}),
+    Experiment("c1-time-sweep", "attnsheet.experiments.cost:time_sweep",
+               {"lengths": [128 * 2**i for i in range(7)], "repeats": 5, "repeats_long": 3,
+                "long_from": 4096, "fit_from_multiple": TIME_FIT_FROM_MULTIPLE, "breakdown_n": 4096,
+                "threads": MEASURE_THREADS},
+               timing=True),
+    Experiment("c2-memory-sweep", "attnsheet.experiments.cost:memory_sweep",
+               {"lengths": [256 * 2**i for i in range(6)], "fit_from": MEMORY_FIT_FROM,
+                "threads": MEASURE_THREADS},
+               timing=True),
+    Experiment("c3-context-table", "attnsheet.experiments.cost:context_table",
+               {"lengths": [2**p for p in range(10, 21)], "budget_gb": CONTEXT_BUDGET_GB}),
+    Experiment("c4-chunked-check", "attnsheet.experiments.cost:chunked_check",
+               {"tolerance": 1e-5, "cases": [
+                   {"n": 100, "chunk": 7, "mask": "none"},
+                   {"n": 100, "chunk": 7, "mask": "causal"},
+                   {"n": 100, "chunk": 32, "mask": "random"},
+                   {"n": 1000, "chunk": 128, "mask": "none"},
+                   {"n": 1000, "chunk": 128, "mask": "causal"},
+                   {"n": 1000, "chunk": 4096, "mask": "random"},
+               ]}),
+    Experiment("c4-sliding-window-error", "attnsheet.experiments.cost:sliding_window_error",
+               {"n": 1024, "windows": [16, 64, 256, 1024], "correlation": 0.98}),
+    Experiment("c4-side-by-side", "attnsheet.experiments.cost:side_by_side",
+               {"lengths": [512, 1024, 2048, 4096], "repeats": 3, "chunk_size": 256,
+                "window": 256, "threads": MEASURE_THREADS},
+               timing=True),
+)
+
+_RENDER = "attnsheet.evidence.render.cost:"
+CONTEXT = "c3-context-table"  # its slider's JSON is published under this name
+
+EVIDENCE: tuple[Evidence, ...] = (
+    Evidence("cost-doubling-snippet", "cost.md#double-the-length",
+             "Doubling n: the score table and its multiply-adds grow 4x; time measured.",
+             snippet="cost/double_n.py", timing=True),
+    Evidence("c1-flop-check", "cost.md#the-work",
+             "FLOP formula (projections 8nd², scores and blend 4n²d) equals the operations "
+             "torch's FlopCounterMode counts.",
+             render=_RENDER + "flop_check", data=("c1-flop-check",)),
+    Evidence("c1-time-sweep", "cost.md#the-work",
+             "Plain attention timed from n = 128 to 8,192: fitted exponent, ratio per doubling, "
+             "achieved FLOP/s against the machine's matrix-multiply rate.",
+             render=_RENDER + "time_sweep", data=("c1-time-sweep",)),
+    Evidence("c2-memory-sweep", "cost.md#the-memory",
+             "Measured peak memory of plain attention over n beside the bytes of the n x n table.",
+             render=_RENDER + "memory_sweep", data=("c2-memory-sweep",)),
+    Evidence(CONTEXT, "cost.md#context-window",
+             "Score-table memory and FLOPs per layer of Llama 2 7B from 1k to 1M tokens "
+             "(the slider, its JSON, and the same numbers as a table).",
+             render=_RENDER + "context_table", data=("c3-context-table",),
+             params={"src": script_data_file(CONTEXT)}),
+    Evidence("c4-chunked-check", "cost.md#exact-in-chunks",
+             "Chunked attention with an online softmax equals plain attention and SDPA "
+             "within 1e-5 in float32.",
+             render=_RENDER + "chunked_check", data=("c4-chunked-check",)),
+    Evidence("c4-sliding-window-error", "cost.md#only-the-neighbours",
+             "Sliding-window attention's error against full attention, by window size.",
+             render=_RENDER + "sliding_window_error", data=("c4-sliding-window-error",)),
+    Evidence("c4-side-by-side", "cost.md#side-by-side",
+             "Plain, chunked, sliding-window attention and torch's SDPA: time and peak memory "
+             "over n, in one run.",
+             render=_RENDER + "side_by_side", data=("c4-side-by-side",)),
+)
+
+
+# --- criteria ---------------------------------------------------------------------------------
+
+# C1: "about 4x per doubling" read from time: a fitted exponent of 2 +- 0.5 where n >> d,
+# i.e. 2.8x to 5.7x per doubling (time is a proxy for work: fixed costs and the memory
+# hierarchy bend it, a linear or cubic growth would contradict the claim).
+TIME_EXPONENT_BAND = (1.5, 2.5)
+# C2: plain attention's peak over the large lengths grows like n^2 (a table of 4n^2 bytes);
+# chunked attention and SDPA, which never hold the table, grow about like n (fitted exponent
+# at most 1.4: on average at most 2.6x per doubling, against 4x for the table).
+PLAIN_MEMORY_BAND = (1.8, 2.2)
+LINEAR_MEMORY_MAX = 1.4
+# C3: Llama 2 7B's tables for one layer (all heads, fp16) fit the budget up to the trained
+# context and stop fitting at this length.
+CONTEXT_FIRST_MISS = 65_536
+# C4: a window that covers every token is full attention again (relative error), and
+# chunked attention's peak memory exponent is at least this much below plain attention's.
+FULL_WINDOW_ERROR = 1e-5
+CHUNKED_MEMORY_GAP = 0.5
+
+
+def _within(value: float, band: tuple[float, float]) -> bool:
+    return band[0] <= value <= band[1]
+
+
+def c1_verdict(data: dict) -> Verdict:
+    for row in data["c1-flop-check"]["rows"]:
+        must(row["counted"] == row["formula"],
+             f"n = {row['n']}: FlopCounterMode counted {row['counted']}, the formula says "
+             f"{row['formula']}")
+    sweep = data["c1-time-sweep"]
+    exponent = sweep["exponent"]
+    numbers = {"lengths counted": len(data["c1-flop-check"]["rows"]),
+               "time exponent": round(exponent, 3), "fitted from n": sweep["fit_from"]}
+    if _within(exponent, TIME_EXPONENT_BAND):
+        return Verdict(HOLDS, numbers,
+                       f"the counted FLOPs equal 8nd² + 4n²d at every length, and time grows "
+                       f"like n^{exponent:.2f} for n ≥ {sweep['fit_from']:,}, within "
+                       f"{TIME_EXPONENT_BAND[0]}–{TIME_EXPONENT_BAND[1]}")
+    return Verdict(FAILS_HERE, numbers,
+                   f"the counted FLOPs equal the formula, but time grew like "
+                   f"n^{exponent:.2f} for n ≥ {sweep['fit_from']:,} on this machine, outside "
+                   f"{TIME_EXPONENT_BAND[0]}–{TIME_EXPONENT_BAND[1]}")
+
+
+def c2_verdict(data: dict) -> Verdict:
+    sweep, side = data["c2-memory-sweep"], data["c4-side-by-side"]
+    plain = sweep["exponent_large"]
+    linear = {m: side["memory_exponent"][m] for m in ("chunked", "SDPA")}
+    numbers = {"plain memory exponent": round(plain, 3), "fitted from n": sweep["fit_from"],
+               **{f"{m} memory exponent": round(p, 3) for m, p in linear.items()}}
+    problems = []
+    if not _within(plain, PLAIN_MEMORY_BAND):
+        problems.append(f"plain attention's peak grew like n^{plain:.2f}, outside "
+                        f"{PLAIN_MEMORY_BAND[0]}–{PLAIN_MEMORY_BAND[1]}")
+    problems += [f"{m}'s peak grew like n^{p:.2f}, above {LINEAR_MEMORY_MAX}"
+                 for m, p in linear.items() if p > LINEAR_MEMORY_MAX]
+    if problems:
+        return Verdict(FAILS_HERE, numbers, "; ".join(problems))
+    return Verdict(HOLDS, numbers,
+                   f"plain attention's peak memory grows like n^{plain:.2f} for n ≥ "
+                   f"{sweep['fit_from']:,}; chunked attention's like n^{linear['chunked']:.2f} "
+                   f"and SDPA's like n^{linear['SDPA']:.2f}")
+
+
+def c3_verdict(data: dict) -> Verdict:
+    table = data["c3-context-table"]
+    rows, budget = table["rows"], table["budget_bytes"]
+    trained = table["model"]["trained_context"]
+    shares = [row["quadratic_share"] for row in rows]
+    must(all(later > earlier for earlier, later in zip(shares, shares[1:])),
+         f"the n² share of a layer's FLOPs does not grow with every length: {shares}")
+    fits = {row["n"]: row["layer_fp16_bytes"] <= budget for row in rows}
+    first_miss = next((n for n, fit in fits.items() if not fit), None)
+    must(all(fit for n, fit in fits.items() if n <= trained),
+         f"one layer's score tables exceed the budget within the trained context ({trained})")
+    must(first_miss == CONTEXT_FIRST_MISS and all(not fit for n, fit in fits.items()
+                                                  if n >= CONTEXT_FIRST_MISS),
+         f"one layer's score tables first exceed the budget at n = {first_miss}, not from "
+         f"{CONTEXT_FIRST_MISS} on")
+    share = shares[[row["n"] for row in rows].index(first_miss)]
+    return Verdict(HOLDS, {"first length over budget": first_miss, "budget GB":
+                           table["budget_gb"], "n² share there": round(share, 3),
+                           "n² share at the longest": round(shares[-1], 3)},
+                   f"the n² share of a layer's FLOPs grows with n, to {shares[-1]:.0%}, and one "
+                   f"layer's score tables stop fitting {table['budget_gb']} GB at n = "
+                   f"{first_miss:,}")
+
+
+def c4_verdict(data: dict) -> Verdict:
+    check = data["c4-chunked-check"]
+    worst = max(max(row["from_plain"], row["from_sdpa"]) for row in check["rows"])
+    must(worst <= check["tolerance"],
+         f"chunked attention differs by {worst:.2e} > {check['tolerance']:.0e}")
+    sliding = data["c4-sliding-window-error"]
+    must(sliding["windows"][-1] >= sliding["n"], "no window covers the whole sequence")
+    for name, result in sliding["sequences"].items():
+        errors = result["error"]
+        must(all(later < earlier for earlier, later in zip(errors, errors[1:])),
+             f"sliding-window error does not shrink as the window grows ({name}): {errors}")
+        must(errors[-1] <= FULL_WINDOW_ERROR,
+             f"a full window is off by {errors[-1]:.2e} ({name}), not full attention")
+    exponents = data["c4-side-by-side"]["memory_exponent"]
+    gap = exponents["plain"] - exponents["chunked"]
+    numbers = {"chunked worst difference": worst,
+               "smallest window's error (random)": round(sliding["sequences"]["random"]
+                                                          ["error"][0], 3),
+               "plain memory exponent": round(exponents["plain"], 3),
+               "chunked memory exponent": round(exponents["chunked"], 3)}
+    if gap >= CHUNKED_MEMORY_GAP:
+        return Verdict(HOLDS, numbers,
+                       f"chunked attention matches plain attention and SDPA within "
+                       f"{check['tolerance']:.0e}, the sliding window's error shrinks to ~0 at "
+                       f"a full window, and chunked memory grows like "
+                       f"n^{exponents['chunked']:.2f} against plain's n^{exponents['plain']:.2f}")
+    return Verdict(FAILS_HERE, numbers,
+                   f"chunked attention is exact, but its peak memory grew like "
+                   f"n^{exponents['chunked']:.2f} against plain's n^{exponents['plain']:.2f}, "
+                   f"less than {CHUNKED_MEMORY_GAP} apart")
+
+
+CLAIMS: tuple[Claim, ...] = (
+    Claim("C1", "cost.md",
+          "All-to-all attention work grows with the square of the length: double n, about 4x work.",
+          ("cost-doubling-snippet", "c1-flop-check", "c1-time-sweep"),
+          criterion=(
+              "Deterministic: the FLOPs torch's FlopCounterMode counts in the library's "
+              "multi-head attention equal the formula (projections 8nd², scores and blend "
+              "4n²d) exactly at every length. Measured: plain attention's time, fitted over "
+              f"n ≥ {TIME_FIT_FROM_MULTIPLE} d, grows like n^p with "
+              f"{TIME_EXPONENT_BAND[0]} ≤ p ≤ {TIME_EXPONENT_BAND[1]} "
+              f"({2 ** TIME_EXPONENT_BAND[0]:.1f}x to {2 ** TIME_EXPONENT_BAND[1]:.1f}x per "
+              "doubling)."),
+          predicate=c1_verdict),
+    Claim("C2", "cost.md",
+          "The n x n weight table's memory grows with the square of the length.",
+          ("cost-doubling-snippet", "c2-memory-sweep", "c4-side-by-side"),
+          criterion=(
+              f"Measured: plain attention's peak memory, fitted over n ≥ {MEMORY_FIT_FROM:,}, "
+              f"grows like n^p with {PLAIN_MEMORY_BAND[0]} ≤ p ≤ {PLAIN_MEMORY_BAND[1]}; "
+              "chunked attention's and SDPA's, which never hold the table, grow about like n "
+              f"(fitted exponent at most {LINEAR_MEMORY_MAX}) in the side-by-side run."),
+          predicate=c2_verdict),
+    Claim("C3", "cost.md",
+          "That cost is why models have a context window.",
+          ("c3-context-table",),
+          criterion=(
+              "Deterministic arithmetic for Llama 2 7B: the n² share of one layer's FLOPs "
+              "grows with every listed length, and one layer's fp16 score tables (all heads) "
+              f"fit {CONTEXT_BUDGET_GB} GB up to the trained context and stop fitting from "
+              f"n = {CONTEXT_FIRST_MISS:,} on."),
+          predicate=c3_verdict),
+    Claim("C4", "cost.md",
+          "Much research widens the window cheaply (exact chunked attention, sliding windows).",
+          ("c4-chunked-check", "c4-sliding-window-error", "c4-side-by-side"),
+          criterion=(
+              "Deterministic: chunked attention equals plain attention and SDPA within the "
+              "stated float32 tolerance in every case; the sliding window's error shrinks as "
+              f"the window grows and is at most {FULL_WINDOW_ERROR:.0e} at a full window. "
+              "Measured: chunked attention's peak-memory exponent is at least "
+              f"{CHUNKED_MEMORY_GAP} below plain attention's in the side-by-side run."),
+          predicate=c4_verdict),
+)

@@ -1,0 +1,300 @@
+"""Section 2, why recurrence had to go (docs/recurrence.md): R1-R4, and T2's epoch times."""
+
+from __future__ import annotations
+
+from ..render.recurrence import (
+    FADED,
+    FLAT,
+    REACH,
+    RNNS,
+    THREAD_GAIN,
+    THREAD_MARGIN,
+    WINDOW,
+    accuracy_summary,
+    attention_fastest_up_to,
+    chains,
+    gradient_falls,
+    reach,
+    seconds_by_n,
+    thread_speedups,
+    time_exponents,
+    window_ratio,
+)
+from ..spec import FAILS_HERE, HOLDS, NEEDS_HARDWARE, Claim, Evidence, Experiment, Verdict, must
+
+# The recall experiment's settings (R3b), shared by the epoch timing (T2): same models, same data.
+RECALL_CONFIG = {"vocab": 8, "n_ctx": 32, "width": 32, "train_size": 1536, "test_size": 1000,
+                 "epochs": 5, "batch": 64, "lr": 0.05, "seeds": [0, 1, 2]}
+# R1: a chain step costs a fixed time, so the RNN's time must grow at least about like n.
+RNN_TIME_EXPONENT = 0.75
+# T2: attention's epoch counts as "clearly shorter" when each RNN's takes this many times as long.
+EPOCH_RATIO = 1.2
+
+FORWARD = "r1-forward-times"
+GRADIENTS = "r3a-gradients"
+RECALL = "r3b-recall"
+EPOCHS = "t2-epoch-times"
+_EXPERIMENTS = "attnsheet.experiments.recurrence:"
+_RENDER = "attnsheet.evidence.render.recurrence:"
+
+EXPERIMENTS: tuple[Experiment, ...] = (
+    Experiment(FORWARD, _EXPERIMENTS + "forward_times",
+               {"lengths": [2 ** i for i in range(4, 13)], "d": 64, "seed": 0}, timing=True),
+    Experiment(GRADIENTS, _EXPERIMENTS + "gradients",
+               {"n": 128, "d": 32, "scales": [0.5, 1.0, 1.5, 2.0], "seed": 0}),
+    Experiment(RECALL, _EXPERIMENTS + "recall", RECALL_CONFIG),
+    Experiment(EPOCHS, _EXPERIMENTS + "epoch_times", RECALL_CONFIG, timing=True),
+)
+
+EVIDENCE: tuple[Evidence, ...] = (
+    Evidence("recurrence-loop-snippet", "recurrence.md#the-loop",
+             "The Elman RNN loop; the effect of the first input on later states shrinks.",
+             snippet="recurrence/loop.py"),
+    Evidence("recurrence-forget-snippet", "recurrence.md#recall",
+             "Train a tiny RNN and a tiny attention model to recall a token k steps back; the "
+             "RNN fails at long k, attention does not (seeded, under 5 s).",
+             snippet="recurrence/forget.py"),
+    Evidence("r1-timing-figure", "recurrence.md#slow",
+             "Forward wall time against n (16 to 4096) for two RNNs and attention, with each "
+             "one's longest chain of dependent operations.",
+             render=_RENDER + "forward_time", data=(FORWARD,), params={"experiment": FORWARD}),
+    Evidence("r2-threads-figure", "recurrence.md#threads",
+             "Speedup of the same forwards from 1 thread to all threads, as measured.",
+             render=_RENDER + "threads", data=(FORWARD,), params={"experiment": FORWARD}),
+    Evidence("r3a-gradient-figure", "recurrence.md#forgetting-gradient",
+             "Size of the gradient from input 0 against distance: tanh RNN at four weight "
+             "scales vs attention at initialisation, and the trained recall models.",
+             render=_RENDER + "gradient", data=(GRADIENTS, RECALL),
+             params={"experiment": GRADIENTS}),
+    Evidence("r3b-recall-figure", "recurrence.md#recall",
+             "Recall the token k steps back: held-out accuracy against k for an Elman RNN, an "
+             "LSTM and one attention layer, 3 seeds, trained at build (deterministic).",
+             render=_RENDER + "recall", data=(RECALL,), params={"experiment": RECALL}),
+    Evidence("t2-epoch-time", "recurrence.md#training-time",
+             "Training seconds per epoch of the three recall models on this machine.",
+             render=_RENDER + "epoch_time", data=(EPOCHS, RECALL), params={"experiment": EPOCHS}),
+    Evidence("r4-caption", "recurrence.md#one-cause",
+             "One table quoting R1 to R3 side by side: the chain of n steps behind each.",
+             render=_RENDER + "one_cause", data=(FORWARD, GRADIENTS, RECALL)),
+)
+
+
+# --- the criteria ------------------------------------------------------------------------------
+
+
+def _span_counts(timing: dict) -> dict:
+    """R1's deterministic part: the RNN's chain grows by a fixed amount per token, attention's
+    is the same at every n and shorter than the RNN's at the shortest n."""
+    lengths = timing["lengths"]
+    chain = chains(timing)
+    rnn, attention = chain["elman-loop"], chain["attention"]
+    must(len(lengths) >= 3, f"R1 needs at least three lengths, got {lengths}")
+    steps = {(b - a) / (m - n) for n, m, a, b in zip(lengths, lengths[1:], rnn, rnn[1:])}
+    must(len(steps) == 1 and min(steps) >= 1,
+         f"the RNN's chain does not grow by a fixed amount (at least 1) per token: {rnn} "
+         f"for n = {lengths}")
+    must(chain["torch-rnn"] == rnn, "torch.nn.RNN's chain is not the Python loop's")
+    must(len(set(attention)) == 1,
+         f"attention's chain changes with n: {attention} for n = {lengths}")
+    must(attention[0] < rnn[0],
+         f"attention's chain ({attention[0]}) is not shorter than the RNN's ({rnn[0]}) at "
+         f"n = {lengths[0]}")
+    return {"rnn_chain_per_token": steps.pop(), "attention_chain": attention[0]}
+
+
+def r1_verdict(data: dict) -> Verdict:
+    timing = data[FORWARD]
+    numbers = _span_counts(timing)
+    n1 = timing["lengths"][-1]
+    one = {f: seconds_by_n(timing, f, 1)[n1] for f in timing["forwards"]}
+    exponent = time_exponents(timing)["torch-rnn"]
+    up_to = attention_fastest_up_to(timing)
+    numbers |= {"n": n1, "torch_rnn_ms": one["torch-rnn"] * 1e3,
+                "attention_ms": one["attention"] * 1e3,
+                "attention_fastest_up_to_n": up_to if up_to is not None else "none",
+                "rnn_time_exponent": exponent, "cores": timing["cpu_count"]}
+    if exponent < RNN_TIME_EXPONENT:
+        return Verdict(FAILS_HERE, numbers,
+                       f"torch.nn.RNN's time grows like n^{exponent:.2f} over the longer half, "
+                       f"less than n^{RNN_TIME_EXPONENT}: its chain did not set its time here")
+    if one["attention"] < min(one[f] for f in RNNS):
+        return Verdict(HOLDS, numbers,
+                       f"spans as counted, and attention is faster than both RNNs at n = {n1} "
+                       f"even on one thread")
+    fastest = (f"faster up to n = {up_to}" if up_to is not None
+               else "not faster at any length")
+    return Verdict(NEEDS_HARDWARE, numbers,
+                   f"spans as counted (the RNN's grows like n, attention's is constant), but on "
+                   f"{timing['cpu_count']} cores attention is only {fastest} and slower at "
+                   f"n = {n1} ({one['attention'] * 1e3:.3g} ms against "
+                   f"{one['torch-rnn'] * 1e3:.3g} ms): its n² work needs parallel hardware")
+
+
+def r2_verdict(data: dict) -> Verdict:
+    reading = thread_speedups(data[FORWARD])
+    median = reading["median_long"]
+    numbers = {"threads": reading["most"], "from_n": reading["long_from"],
+               "attention_speedup": median["attention"],
+               "torch_rnn_speedup": median["torch-rnn"],
+               "loop_rnn_speedup": median["elman-loop"]}
+    if reading["most"] == 1:
+        return Verdict(NEEDS_HARDWARE, numbers, "torch had a single thread here: nothing to "
+                                                "spread the work over")
+    if reading["attention_gains"]:
+        return Verdict(HOLDS, numbers,
+                       f"from n = {reading['long_from']} up attention's median speedup "
+                       f"({median['attention']:.2f}×) clearly exceeds the RNNs' "
+                       f"(best {reading['best_rnn']:.2f}×)")
+    return Verdict(FAILS_HERE, numbers,
+                   f"from n = {reading['long_from']} up attention's median speedup "
+                   f"({median['attention']:.2f}×) is not at least {THREAD_GAIN}× and "
+                   f"{THREAD_MARGIN} above the RNNs' (best {reading['best_rnn']:.2f}×)")
+
+
+def _forgetting(gradients: dict, recall: dict) -> tuple[dict, list[str]]:
+    """R3's readings, and the parts of its criterion that the data contradicts."""
+    falls = gradient_falls(gradients)
+    small = [s for s in gradients["scales"] if s <= 1]
+    must(bool(small), f"R3 needs a recurrent scale of at most 1, got {gradients['scales']}")
+    attention = window_ratio(gradients["attention_at_init"])
+    trained = {name: recall["sensitivity"][name][-1] / recall["sensitivity"][name][0]
+               for name in ("elman", "attention")}
+    n = recall["config"]["n_ctx"]
+    attention_low = min(accuracy_summary(recall, "attention")[0])
+    reaches = {name: reach(recall, name) for name in ("elman", "lstm", "attention")}
+    numbers = {**{f"init_fall_scale_{s:g}": falls[s] for s in gradients["scales"]},
+               "attention_init_window_ratio": attention,
+               "trained_fall_elman": trained["elman"],
+               "trained_fall_attention": trained["attention"],
+               "elman_reach_k": reaches["elman"], "lstm_reach_k": reaches["lstm"],
+               "attention_reach_k": reaches["attention"], "attention_lowest": attention_low,
+               "k_max": n}
+    failed = []
+    if not all(falls[s] < FADED for s in small):
+        failed.append(f"the RNN's gradient did not fall below {FADED} of its start at every "
+                      f"recurrent scale up to 1")
+    if not 1 / FLAT < attention < FLAT:
+        failed.append(f"attention's sensitivity changed {attention:.3g}× with distance")
+    if not trained["elman"] < trained["attention"]:
+        failed.append("the trained Elman RNN's gradient fell no more than attention's")
+    if not reaches["elman"] < n:
+        failed.append(f"the Elman RNN recalled every distance up to {n}")
+    if not attention_low >= REACH:
+        failed.append(f"attention fell below {REACH:.0%} at some distance")
+    return numbers, failed
+
+
+def r3_verdict(data: dict) -> Verdict:
+    numbers, failed = _forgetting(data[GRADIENTS], data[RECALL])
+    if failed:
+        return Verdict(FAILS_HERE, numbers, "; ".join(failed))
+    return Verdict(HOLDS, numbers,
+                   f"the RNN's gradient fades at every scale up to 1 while attention's does not "
+                   f"depend on distance; the Elman RNN recalls up to k = "
+                   f"{numbers['elman_reach_k']} of {numbers['k_max']} (the LSTM up to "
+                   f"{numbers['lstm_reach_k']}), attention every k")
+
+
+def r4_verdict(data: dict) -> Verdict:
+    timing = data[FORWARD]
+    spans = _span_counts(timing)
+    forgetting, failed = _forgetting(data[GRADIENTS], data[RECALL])
+    n1 = timing["lengths"][-1]
+    one = {f: seconds_by_n(timing, f, 1)[n1] for f in timing["forwards"]}
+    threads = thread_speedups(timing)
+    numbers = {**spans, "n": n1, "attention_over_rnn_time": one["attention"] / one["torch-rnn"],
+               "attention_speedup": threads["median_long"]["attention"],
+               "rnn_speedup": threads["best_rnn"],
+               "elman_reach_k": forgetting["elman_reach_k"],
+               "attention_reach_k": forgetting["attention_reach_k"]}
+    if not threads["attention_gains"]:
+        failed.append("attention did not gain clearly more from threads than the RNNs")
+    if failed:
+        return Verdict(FAILS_HERE, numbers, "; ".join(failed))
+    if one["attention"] >= min(one[f] for f in RNNS):
+        return Verdict(NEEDS_HARDWARE, numbers,
+                       f"chain, threads, gradient and recall agree, but on "
+                       f"{timing['cpu_count']} cores the RNN's chain is not yet the slower road "
+                       f"at n = {n1}: attention took {one['attention'] / one['torch-rnn']:.3g}× "
+                       f"torch.nn.RNN's time")
+    return Verdict(HOLDS, numbers, "every row of the table reads the same way: the chain of n "
+                                   "steps sets time, blocks threads and fades early inputs")
+
+
+CLAIMS: tuple[Claim, ...] = (
+    Claim("R1", "recurrence.md",
+          "Recurrence is slow because step t must wait for step t-1.",
+          ("recurrence-loop-snippet", "r1-timing-figure"),
+          criterion=(
+              "Deterministic: the RNN's longest chain of dependent operations grows by a fixed "
+              "amount (at least 1) per token, attention's is the same at every n and shorter. "
+              f"Measured (one thread): torch.nn.RNN's time grows at least like "
+              f"n^{RNN_TIME_EXPONENT} over the longer half of the lengths; holds if attention is "
+              "faster than both RNNs at the longest n, otherwise needs parallel hardware, with "
+              "the lengths up to which attention was faster."),
+          predicate=r1_verdict),
+    Claim("R2", "recurrence.md",
+          "Recurrence cannot spread the sequence over parallel hardware.",
+          ("r2-threads-figure",),
+          criterion=(
+              "From 1 thread to all of torch's threads, attention's median speedup over the "
+              f"longer half of the lengths is at least {THREAD_GAIN}× and at least "
+              f"{THREAD_MARGIN} above each RNN's."),
+          predicate=r2_verdict),
+    Claim("R3", "recurrence.md",
+          "Recurrence forgets over distance: information fades as it is passed step to step.",
+          ("recurrence-loop-snippet", "recurrence-forget-snippet", "r3a-gradient-figure",
+           "r3b-recall-figure"),
+          criterion=(
+              "At initialisation the tanh RNN's gradient from input 0 ends below "
+              f"{FADED} of its start at every recurrent scale up to 1, while attention's "
+              f"sensitivity changes less than {FLAT}× between the first and last {WINDOW} "
+              "distances; after training, the Elman RNN's gradient to the recalled token falls "
+              "more with k than attention's; the Elman RNN's median held-out recall falls below "
+              f"{REACH:.0%} within the distances tried, while attention's stays at or above "
+              f"{REACH:.0%} at every distance."),
+          predicate=r3_verdict),
+    Claim("R4", "recurrence.md",
+          "Both costs have one cause: handling one element at a time, in order.",
+          ("r1-timing-figure", "r3a-gradient-figure", "r4-caption"),
+          criterion=(
+              "Side by side, R1's span counts (deterministic), R2's thread speedups and R3's "
+              "gradient and recall criteria all hold; holds if attention is also faster than "
+              "both RNNs at the longest n, otherwise needs parallel hardware."),
+          predicate=r4_verdict),
+)
+
+
+def t2_verdict(data: dict) -> Verdict:
+    """T2 (transformer.md) on this page's epoch times and recall: attention's epoch clearly
+    shorter than each RNN's, and attention recalling the distances the Elman RNN cannot."""
+    epochs, recall = data[EPOCHS], data[RECALL]
+    seconds = epochs["seconds_per_epoch"]
+    ratio = {name: seconds[name] / seconds["attention"] for name in ("elman", "lstm")}
+    n = recall["config"]["n_ctx"]
+    reaches = {name: reach(recall, name) for name in ("elman", "lstm", "attention")}
+    numbers = {"attention_s": seconds["attention"], "elman_s": seconds["elman"],
+               "lstm_s": seconds["lstm"], "threads": epochs["threads"],
+               "cores": epochs["cpu_count"], "attention_reach_k": reaches["attention"],
+               "elman_reach_k": reaches["elman"], "k_max": n}
+    if not (reaches["attention"] == n and reaches["elman"] < n):
+        return Verdict(FAILS_HERE, numbers,
+                       f"attention recalled up to k = {reaches['attention']} and the Elman RNN "
+                       f"up to k = {reaches['elman']} of {n}: no long-distance advantage")
+    if min(ratio.values()) >= EPOCH_RATIO:
+        return Verdict(HOLDS, numbers,
+                       f"attention's epoch is the shortest (the RNNs take "
+                       f"{min(ratio.values()):.2f}× as long or more) and it recalls every k")
+    return Verdict(NEEDS_HARDWARE, numbers,
+                   f"attention recalls every k, but with {epochs['threads']} torch "
+                   f"thread{'s' if epochs['threads'] != 1 else ''} on {epochs['cpu_count']} "
+                   f"cores its epoch is not clearly shorter (the RNNs take {ratio['elman']:.2f}× and "
+                   f"{ratio['lstm']:.2f}× as long, short of {EPOCH_RATIO}×): with {n} steps "
+                   f"and small widths the parallel advantage needs parallel hardware")
+
+
+T2_CRITERION = (
+    "Timed on this machine (recurrence.md#training-time): each RNN's training epoch takes at "
+    f"least {EPOCH_RATIO}× attention's (otherwise needs parallel hardware: the epochs are "
+    "timed on one thread); and in the same models' recall, attention's median held-out "
+    f"accuracy stays at or above {REACH:.0%} at every distance while the Elman RNN's does not.")

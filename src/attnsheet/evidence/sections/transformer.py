@@ -1,0 +1,121 @@
+"""Section 4, from attention to the transformer (docs/transformer.md): T1-T3."""
+
+from __future__ import annotations
+
+from ..spec import HOLDS, Claim, Evidence, Experiment, Verdict, must
+from .idea import one_call
+from .pitfalls import PAGES
+from .recurrence import T2_CRITERION, t2_verdict
+
+PARITY_TOLERANCE = 1e-5  # largest |library block - torch's layer| T1 accepts (float32)
+BLOCK = {"d_model": 64, "n_heads": 4, "d_ff": 256}  # the block the page checks
+ORIGINAL = {"d_model": 512, "n_heads": 8, "d_ff": 2048}  # the original transformer's layer
+RECURRENCE_LINK = "recurrence.md#the-loop"  # where T3's argument points
+
+EXPERIMENTS: tuple[Experiment, ...] = (
+    Experiment("t1-block-parity", "attnsheet.experiments.transformer:block_parity",
+               params={**BLOCK, "n": 10, "batch": 2, "seed": 0,
+                       "tolerance": PARITY_TOLERANCE}),
+    Experiment("t1-param-breakdown", "attnsheet.experiments.transformer:param_breakdown",
+               params=ORIGINAL),
+    Experiment("o2-block-check", "attnsheet.experiments.transformer:block_check",
+               params={**BLOCK, "n": 10, "seed": 0}),
+    Experiment("t3-recurrence-link", "attnsheet.experiments.pages:section_links",
+               params={"page": "transformer.md", "anchor": "why-it-won",
+                       "required": [RECURRENCE_LINK]},
+               inputs=PAGES),
+)
+
+EVIDENCE: tuple[Evidence, ...] = (
+    Evidence("transformer-layer-snippet", "transformer.md#one-layer",
+             "A pre-norm transformer block written out in torch, equal to torch's encoder "
+             "layer with the same weights; all positions from one call; parameters by part.",
+             snippet="transformer/layer.py"),
+    Evidence("t1-block-parity", "transformer.md#checked-against-pytorch",
+             "The library's block equals torch.nn.TransformerEncoderLayer given the same "
+             "weights (float32 and float64, with and without a causal mask).",
+             render="attnsheet.evidence.render.transformer:block_parity",
+             data=("t1-block-parity",)),
+    Evidence("t1-param-breakdown", "transformer.md#where-the-weights-sit",
+             "Parameters of one layer by part, as a table and a light and dark SVG: nearly all "
+             "sit in linear layers.",
+             render="attnsheet.evidence.render.transformer:param_breakdown",
+             data=("t1-param-breakdown",)),
+    Evidence("o2-block-check", "transformer.md#no-loop-over-positions",
+             "The block's code read with ast: no loop from forward to the arithmetic (the "
+             "same check finds the RNN's); one call runs each sub-layer once on all positions.",
+             render="attnsheet.evidence.render.transformer:block_check",
+             data=("o2-block-check",)),
+    Evidence("t3-recurrence-link", "transformer.md#why-it-won",
+             "The parallelism argument links to the recurrence evidence (checked at build).",
+             render="attnsheet.evidence.render.transformer:section_links",
+             data=("t3-recurrence-link",)),
+)
+
+
+def block_parts(data) -> Verdict:
+    """T1: the block equals torch's layer within PARITY_TOLERANCE in every setting, and its
+    parameters split into attention projections, feed-forward and layer norms as the
+    formulas give them."""
+    cases = data["t1-block-parity"]["cases"]
+    worst = max(case["max_abs_difference"] for case in cases)
+    must(worst <= PARITY_TOLERANCE,
+         f"the library block and torch's layer differ by {worst:.1e} > {PARITY_TOLERANCE:.0e}: "
+         f"{cases}")
+    breakdown = data["t1-param-breakdown"]
+    d, d_ff = breakdown["config"]["d_model"], breakdown["config"]["d_ff"]
+    counts = {row["part"]: row["parameters"] for row in breakdown["parts"]}
+    formulas = {"attention projections": 4 * (d * d + d),  # w_q, w_k, w_v, w_o
+                "feed-forward": 2 * d * d_ff + d_ff + d,  # ff_in, ff_out
+                "layer norms": 2 * 2 * d}  # a scale and a shift each
+    must(counts == formulas, f"the parameters split as {counts}, not {formulas}")
+    must(sum(counts.values()) == breakdown["total"],
+         f"the parts count {sum(counts.values())} of {breakdown['total']} parameters")
+    return Verdict(HOLDS, {"largest difference": worst, "tolerance": PARITY_TOLERANCE,
+                           "settings": len(cases), **counts, "total": breakdown["total"]},
+                   f"The block equals torch's encoder layer within {worst:.1e} in "
+                   f"{len(cases)} settings, and its {breakdown['total']:,} parameters split "
+                   "into attention projections, feed-forward and layer norms as the formulas "
+                   "give.")
+
+
+def parallel_link(data) -> Verdict:
+    """T3, the parts this build can decide: the page's parallelism argument links to the
+    recurrence loop (a section that shows code), and the block handles all positions in
+    one call. The measured R1/R2 parts are judged by those claims."""
+    link = data["t3-recurrence-link"]
+    must(not link["problems"], "; ".join(link["problems"]))
+    must(any(row["to"] == RECURRENCE_LINK and row["code"] for row in link["links"]),
+         f"{link['from']} does not link to {RECURRENCE_LINK} showing code")
+    n, sublayers = one_call(data["o2-block-check"])
+    return Verdict(HOLDS, {"links to": RECURRENCE_LINK, "positions in one call": n,
+                           "sub-layers": sublayers},
+                   f"The page's argument links to the recurrence loop ({RECURRENCE_LINK}), "
+                   f"and one call of the block handles all {n} positions; the measured "
+                   "speed (R1, R2) is judged by those claims.")
+
+
+CLAIMS: tuple[Claim, ...] = (
+    Claim("T1", "transformer.md",
+          "A transformer layer is attention plus an ordinary feed-forward network, with residuals "
+          "and normalisation.",
+          ("transformer-layer-snippet", "t1-block-parity", "t1-param-breakdown"),
+          criterion="The library's block equals torch.nn.TransformerEncoderLayer holding the "
+                    f"same weights within {PARITY_TOLERANCE:.0e} (float32 and float64; a "
+                    "batch, one sequence, a causal mask), and its parameters split into "
+                    "attention projections 4(d² + d), feed-forward 2·d·d_ff + d_ff + d and "
+                    "layer norms 4d, which add up to the whole block.",
+          predicate=block_parts),
+    Claim("T2", "transformer.md",
+          "Direct links and parallelism let transformers train fast and use long context.",
+          ("t2-epoch-time",),
+          criterion=T2_CRITERION, predicate=t2_verdict),  # data and reading: sections/recurrence
+    Claim("T3", "transformer.md",
+          "Attention is what let sequence models use parallel compute.",
+          ("t3-recurrence-link", "o2-block-check", "r1-timing-figure", "r2-threads-figure"),
+          criterion="The page's parallelism argument links to the recurrence loop, a section "
+                    "that shows its code, and the block computes all n positions in one call "
+                    "(each sub-layer once, on all n). The measured parts (R1 time, R2 threads) "
+                    "are judged by R1 and R2.",
+          predicate=parallel_link),
+)

@@ -1,0 +1,114 @@
+"""Where evidence lands, decided once: staged file names and the one JSON writer.
+
+Layout of the evidence output folder (outside `docs/`, so `mkdocs serve` does not loop):
+
+    manifest.json                    cache: item -> key, files, seconds (and data hash)
+    include/                         text the pages include (pymdownx.snippets base path)
+        evidence/<name>.md           an evidence item's main part; <name>.<part>.md the others
+        outputs/<section>/<file>.txt a snippet's captured stdout
+        ledger.md, machine.md
+    site/                            files published as they are
+        data/<experiment>.json       every experiment's data, for readers to check
+        data/page/<name>[-<key>].json  JSON a page's script reads
+        figures/<name>[-<key>]-light.svg / -dark.svg
+        evidence.json                the ledger for tools
+        notebooks/<name>.ipynb       executed notebooks (see notebooks.py)
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+from . import figures
+from .machine import machine_markdown_from
+from .spec import Figure, MachineLine, Rendered
+
+INCLUDE_FOLDER = "evidence"
+
+
+def data_file(experiment: str) -> str:
+    """Site path of an experiment's data."""
+    return f"data/{experiment}.json"
+
+
+def script_data_file(evidence: str, key: str = "") -> str:
+    """Site path of JSON a page's script reads."""
+    return f"data/page/{evidence}{'-' + key if key else ''}.json"
+
+
+def figure_stem(evidence: str, key: str = "") -> str:
+    """Site path of a figure, without `-light.svg` / `-dark.svg`."""
+    return f"figures/{evidence}{'-' + key if key else ''}"
+
+
+def include_file(evidence: str, part: str = "") -> str:
+    """Path a page includes with `--8<--` (relative to the include folder)."""
+    return f"{INCLUDE_FOLDER}/{evidence}{'.' + part if part else ''}.md"
+
+
+SIGNIFICANT_DIGITS = 6  # floats in published data: short, and stable from build to build
+
+
+def _plain(value: Any) -> Any:
+    """Floats rounded to SIGNIFICANT_DIGITS; NaN and infinity refused (JSON cannot carry
+    them, and a measurement that produced one is a bug to report, not to publish)."""
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"data holds a non-finite number ({value})")
+        return float(f"{value:.{SIGNIFICANT_DIGITS}g}")
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def json_text(data: Any, compact: bool = False) -> str:
+    """The one JSON form: rounded floats, sorted keys, a final newline; one space of indent
+    for readers, none for the data a page's script fetches (`compact`: smaller pages)."""
+    layout = {"separators": (",", ":")} if compact else {"indent": 1}
+    return json.dumps(_plain(data), sort_keys=True, ensure_ascii=False, **layout) + "\n"
+
+
+def write_text(path: Path, text: str) -> Path:
+    """Write `text` unless the file already holds it (unchanged files keep their mtime, so
+    rebuilds stay quiet and reproducible)."""
+    if not (path.exists() and path.read_text(encoding="utf-8") == text):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    return path
+
+
+def write_json(path: Path, data: Any, compact: bool = False) -> Path:
+    return write_text(path, json_text(data, compact))
+
+
+def _block_markdown(block, evidence: str, site: Path, written: list[Path]) -> str:
+    if isinstance(block, str):
+        return block
+    if isinstance(block, Figure):
+        stem = figure_stem(evidence, block.key)
+        written += figures.save_light_dark(block.draw, site, stem)
+        return figures.figure_markdown(stem, block.alt, block.caption)
+    if isinstance(block, MachineLine):
+        return machine_markdown_from(block.machine)
+    raise TypeError(f"evidence {evidence!r}: cannot stage a {type(block).__name__}")
+
+
+def stage(evidence: str, rendered: Rendered, include: Path, site: Path) -> list[Path]:
+    """Write a renderer's output under the evidence item's name; return the written paths."""
+    if not isinstance(rendered, Rendered):
+        raise TypeError(f"the renderer of {evidence!r} returned {type(rendered).__name__}, "
+                        "not Rendered")
+    written: list[Path] = []
+    for part, blocks in rendered.parts.items():
+        if isinstance(blocks, (str, Figure, MachineLine)):
+            blocks = [blocks]
+        text = "\n".join(_block_markdown(b, evidence, site, written) for b in blocks)
+        written.append(write_text(include / include_file(evidence, part), text))
+    for key, data in rendered.scripts.items():
+        written.append(write_json(site / script_data_file(evidence, key), data, compact=True))
+    return written

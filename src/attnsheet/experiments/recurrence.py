@@ -1,0 +1,70 @@
+"""Why recurrence had to go (R1-R4, T2): time the forwards and count their chains, follow the
+gradient from input 0, train the recall models, time their training epochs.
+
+The measuring code lives in the library modules the tests and readers use (`attnsheet.speed`,
+`attnsheet.forgetting`, `attnsheet.recall`); these functions run it with the registry's
+parameters and return plain data, echoing the parameters they used.
+"""
+
+from __future__ import annotations
+
+import os
+
+from . import measure
+
+
+def forward_times(lengths: list[int], d: int, seed: int) -> dict:
+    """R1/R2: every forward timed at every length with one thread and with all of torch's
+    threads; each one's longest chain of dependent operations (`speed.measure_forwards`)."""
+    import torch
+
+    from ..speed import FORWARDS, SLOW_S, measure_forwards
+
+    all_threads = torch.get_num_threads()
+    thread_counts = sorted({1, all_threads}, reverse=True)
+    load_before = os.getloadavg()[0]
+    rows = measure_forwards(lengths, d, thread_counts, seed=seed)
+    return {"d": d, "lengths": list(lengths), "seed": seed, "forwards": list(FORWARDS),
+            "threads": thread_counts, "slow_s": SLOW_S, "cpu_count": os.cpu_count(),
+            "load_average": [load_before, os.getloadavg()[0]], "rows": rows,
+            "machine": measure.machine(all_threads)}
+
+
+def gradients(n: int, d: int, scales: list[float], seed: int, n_sequences: int = 4) -> dict:
+    """R3a: ‖∂h_t/∂x_0‖ for t = 0 … n-1, for a tanh RNN at each recurrent scale and for
+    self-attention, at initialisation (`forgetting`); geometric means over sequences."""
+    from ..forgetting import attention_sensitivity, rnn_sensitivity
+
+    with measure.num_threads(1):  # tiny products: one thread is fastest, and deterministic
+        rnn = {str(scale): rnn_sensitivity(n, d, scale, seed=seed, n_sequences=n_sequences)
+               for scale in scales}
+        attention = attention_sensitivity(n, d, seed=seed, n_sequences=n_sequences)
+    return {"n": n, "d": d, "seed": seed, "scales": list(scales), "n_sequences": n_sequences,
+            "rnn_at_init": rnn, "attention_at_init": attention}
+
+
+def _config(config: dict):
+    from ..recall import RecallConfig
+
+    return RecallConfig(**{**config, "seeds": tuple(config["seeds"])})
+
+
+def recall(**config) -> dict:
+    """R3b: the recall experiment (`recall.run`): accuracy by distance for every model and
+    seed, training losses, trained and initial sensitivities, parameter counts."""
+    from ..recall import run
+
+    return run(_config(config))
+
+
+def epoch_times(**config) -> dict:
+    """T2: seconds per training epoch of each recall model, one thread as in R3b."""
+    from ..recall import epoch_seconds
+
+    threads = 1
+    load_before = os.getloadavg()[0]
+    parsed = _config(config)
+    seconds = epoch_seconds(parsed, threads=threads)
+    return {"config": parsed.to_dict(), "threads": threads, "cpu_count": os.cpu_count(),
+            "load_average": [load_before, os.getloadavg()[0]],
+            "seconds_per_epoch": seconds, "machine": measure.machine(threads)}

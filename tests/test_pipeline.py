@@ -1,0 +1,316 @@
+"""The evidence pipeline: registry consistency, the two cache levels, verdicts, the ledger."""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+import textwrap
+
+import pytest
+
+from attnsheet.evidence import CLAIMS, EVIDENCE, EXPERIMENTS, REGISTRY, EvidenceError, build
+from attnsheet.evidence import cache, stage
+from attnsheet.evidence.build import in_dependency_order
+from attnsheet.evidence.urls import page_url
+from attnsheet.evidence.registry import Registry
+from attnsheet.evidence.spec import (FAILS_HERE, HOLDS, Claim, Evidence, Experiment, Verdict,
+                                     must)
+
+from .helpers import DOCS, EVIDENCE_OUT, ROOT, run_python
+
+CLAIMS_SPEC = ROOT / "CLAIMS.md"
+INCLUDE = re.compile(r'--8<--\s+"evidence/(?P<name>[\w-]+)(?:\.(?P<part>[\w-]+))?\.md"')
+
+
+# --- the registry ----------------------------------------------------------------------------
+
+
+def test_registry_has_every_claim_of_the_spec():
+    ids = re.findall(r"^- \*\*([A-Z]\d+)\*\*", CLAIMS_SPEC.read_text(), re.MULTILINE)
+    assert len(ids) >= 20
+    assert [claim.id for claim in CLAIMS] == ids
+
+
+def test_names_are_unique_and_every_reference_resolves():
+    for names in ([c.id for c in CLAIMS], [e.name for e in EVIDENCE],
+                  [e.name for e in EXPERIMENTS]):
+        assert len(set(names)) == len(names)
+    evidence = {item.name for item in EVIDENCE}
+    experiments = {e.name for e in EXPERIMENTS}
+    for claim in CLAIMS:
+        assert set(claim.evidence) <= evidence, claim.id
+        assert (DOCS / claim.page).is_file(), claim.page
+    for item in EVIDENCE:
+        assert set(item.data) <= experiments, item.name
+        if item.notebook:  # its page is the executed notebook, rendered
+            assert (ROOT / item.notebook).is_file(), item.notebook
+            assert item.page == f"notebooks/{item.notebook.split('/')[-1][:-3]}.ipynb"
+        else:
+            assert (DOCS / item.page_file).is_file(), item.page
+    for experiment in EXPERIMENTS:
+        assert set(experiment.reads) <= experiments, experiment.name
+    in_dependency_order(list(EXPERIMENTS))  # no cycle
+
+
+def test_every_evidence_item_backs_a_claim_and_every_claim_can_fail():
+    named = {name for claim in CLAIMS for name in claim.evidence}
+    assert {item.name for item in EVIDENCE} <= named
+    for claim in CLAIMS:
+        assert claim.criterion and claim.predicate, f"{claim.id} has no criterion"
+
+
+def test_every_included_fragment_sits_on_the_page_the_registry_names():
+    pages = {item.name: item.page_file for item in EVIDENCE if item.render}
+    included = {}
+    for page in DOCS.glob("*.md"):
+        for match in INCLUDE.finditer(page.read_text(encoding="utf-8")):
+            assert match["name"] in pages, f"{page.name} includes unknown {match['name']}"
+            assert pages[match["name"]] == page.name, (
+                f"{match['name']} is registered for {pages[match['name']]}, "
+                f"included on {page.name}")
+            included[match["name"]] = page.name
+    assert set(included) == set(pages), f"never included: {set(pages) - set(included)}"
+
+
+def test_evidence_needs_one_kind_and_data_goes_with_a_renderer():
+    with pytest.raises(ValueError, match="exactly one of snippet=, notebook= or render="):
+        Evidence("x", "index.md", "nothing")
+    with pytest.raises(ValueError, match="render= and data= go together"):
+        Evidence("x", "index.md", "x", render="m:f")
+
+
+def test_experiment_reads_must_exist_and_not_form_a_cycle():
+    a = Experiment("a", "m:f", reads=("b",))
+    b = Experiment("b", "m:f", reads=("a",))
+    with pytest.raises(EvidenceError, match="cycle"):
+        in_dependency_order([a, b])
+    with pytest.raises(EvidenceError, match="not registered"):
+        in_dependency_order([a])
+    assert [e.name for e in in_dependency_order([a, Experiment("b", "m:f")])] == ["b", "a"]
+
+
+# --- measuring and showing are separate ------------------------------------------------------
+
+
+def test_no_module_both_measures_and_draws():
+    """Experiments import no renderer, no matplotlib, no site generator; renderers import no
+    experiment (so a caption edit cannot change a measurement's key) and no torch."""
+    for experiment in EXPERIMENTS:
+        module = experiment.function.partition(":")[0]
+        for path in cache.source_files(module):
+            text = path.read_text(encoding="utf-8")
+            assert "matplotlib" not in text, f"{path.name} (experiment) draws"
+            assert "attnsheet.evidence" not in text and "evidence." not in text.split(
+                '"""', 2)[-1], f"{path.name} (experiment) reaches into the pipeline"
+    for item in EVIDENCE:
+        if item.render:
+            module = item.render.partition(":")[0]
+            for path in cache.source_files(module):
+                assert "experiments" not in path.parts, f"{module} imports {path.name}"
+                assert "import torch" not in path.read_text(encoding="utf-8"), path
+
+
+def test_nothing_outside_the_adapter_imports_the_site_generator():
+    pattern = re.compile(r"^\s*(from|import)\s+(mkdocs|material|bs4)\b", re.MULTILINE)
+    adapter = ROOT / "src" / "attnsheet" / "adapter"
+    for path in (ROOT / "src").rglob("*.py"):
+        if adapter not in path.parents:
+            assert not pattern.search(path.read_text(encoding="utf-8")), path
+
+
+# --- a toy pipeline: two cache levels, verdicts that can fail --------------------------------
+
+TOY_EXPERIMENT = '''
+CALLS = []
+
+def count(*, n):
+    return {"n": n, "squares": [i * i for i in range(n)]}
+'''
+
+TOY_RENDERER = '''
+from attnsheet.evidence.spec import Rendered
+
+def show(data):
+    return Rendered(parts={"": f"CAPTION: {len(data['squares'])} squares\\n"})
+'''
+
+
+@pytest.fixture
+def toy(tmp_path, monkeypatch):
+    """A repository with one snippet, one experiment module and one renderer module."""
+    (tmp_path / "snippets" / "a").mkdir(parents=True)
+    (tmp_path / "snippets" / "a" / "one.py").write_text("print('one')\n")
+    code = tmp_path / "code"
+    code.mkdir()
+    (code / "toy_experiment.py").write_text(TOY_EXPERIMENT)
+    (code / "toy_renderer.py").write_text(TOY_RENDERER)
+    monkeypatch.syspath_prepend(str(code))
+    yield tmp_path
+    for name in ("toy_experiment", "toy_renderer"):
+        sys.modules.pop(name, None)
+
+
+def toy_registry(predicate=None, timing=False) -> Registry:
+    experiment = Experiment("squares", "toy_experiment:count", {"n": 4}, timing=timing)
+    shown = Evidence("squares-shown", "index.md#x", "Squares.", render="toy_renderer:show",
+                     data=("squares",))
+    claim = Claim("X1", "index.md", "Squares are counted.", ("squares-shown",),
+                  "four squares", predicate or (lambda data: Verdict(
+                      HOLDS, {"count": len(data["squares"]["squares"])}, "four of them")))
+    return Registry((experiment,), (shown,), (claim,))
+
+
+def built(log: list[str]) -> set[str]:
+    return {m.split()[2] for m in log if m.startswith("evidence: built ")}
+
+
+def test_build_runs_only_what_changed_and_a_caption_edit_never_measures(toy):
+    out, log = toy / "build", []
+    build(toy, out, log=log.append, registry=toy_registry())
+    assert built(log) == {"snippet:a/one.py", "data:squares", "squares-shown"}
+    assert json.loads((out / "site/data/squares.json").read_text())["n"] == 4
+    assert (out / "include/evidence/squares-shown.md").read_text() == "CAPTION: 4 squares\n"
+
+    log.clear()
+    build(toy, out, log=log.append, registry=toy_registry())
+    assert log == ["evidence: all cached"]
+
+    renderer = toy / "code" / "toy_renderer.py"
+    renderer.write_text(TOY_RENDERER.replace("CAPTION", "Caption"))
+    sys.modules.pop("toy_renderer", None)
+    log.clear()
+    build(toy, out, log=log.append, registry=toy_registry())
+    assert built(log) == {"squares-shown"}, "a caption edit re-rendered, and only that"
+    assert (out / "include/evidence/squares-shown.md").read_text() == "Caption: 4 squares\n"
+
+    experiment = toy / "code" / "toy_experiment.py"
+    experiment.write_text(TOY_EXPERIMENT + "\n# an edit that changes no number\n")
+    sys.modules.pop("toy_experiment", None)
+    log.clear()
+    build(toy, out, log=log.append, registry=toy_registry())
+    # The experiment re-ran; its data hash did not change, so nothing re-rendered.
+    assert built(log) == {"data:squares"}
+
+
+def test_the_ledger_shows_criterion_verdict_and_numbers(toy):
+    out = toy / "build"
+    build(toy, out, log=lambda m: None, registry=toy_registry())
+    row, = json.loads((out / "site/evidence.json").read_text())
+    assert (row["criterion"], row["verdict"], row["numbers"]) == ("four squares", "holds",
+                                                                  {"count": 4})
+    ledger = (out / "include/ledger.md").read_text()
+    assert "four squares" in ledger and "count = 4" in ledger and "ledger-holds" in ledger
+
+
+def failing(data):
+    return Verdict(FAILS_HERE, {"count": len(data["squares"]["squares"])}, "too few")
+
+
+def test_a_measured_criterion_that_fails_is_published(toy):
+    out = toy / "build"
+    build(toy, out, log=lambda m: None, registry=toy_registry(failing, timing=True))
+    row, = json.loads((out / "site/evidence.json").read_text())
+    assert row["verdict"] == "does not hold here" and row["reason"] == "too few"
+
+
+def test_a_deterministic_criterion_that_fails_stops_the_build(toy):
+    with pytest.raises(EvidenceError, match="claim X1 does not hold"):
+        build(toy, toy / "build", log=lambda m: None, registry=toy_registry(failing))
+
+    def wrong_count(data):
+        must(len(data["squares"]["squares"]) == 5, "expected five squares")
+        return Verdict(HOLDS, {}, "")
+
+    with pytest.raises(EvidenceError, match="claim X1 fails its criterion: expected five"):
+        build(toy, toy / "build", log=lambda m: None,
+              registry=toy_registry(wrong_count, timing=True))
+
+
+def test_a_failing_snippet_fails_the_build_and_names_itself(toy):
+    (toy / "snippets/a/bad.py").write_text(textwrap.dedent("""\
+        assert 1 + 1 == 3, "arithmetic is broken"
+    """))
+    with pytest.raises(EvidenceError, match=r"(?s)a/bad\.py.*arithmetic is broken"):
+        build(toy, toy / "build", log=lambda message: None, registry=Registry())
+
+
+def test_data_refuses_what_json_cannot_carry():
+    with pytest.raises(ValueError, match="non-finite"):
+        stage.json_text({"x": float("nan")})
+    assert stage.json_text({"b": 1 / 3, "a": [2]}) == '{\n "a": [\n  2\n ],\n "b": 0.333333\n}\n'
+
+
+# --- keys ------------------------------------------------------------------------------------
+
+
+def test_page_url_follows_directory_urls():
+    assert page_url("attention.md#all-at-once") == "attention/#all-at-once"
+    assert page_url("index.md") == ""
+    assert page_url("notebooks/qkv.ipynb") == "notebooks/qkv/"
+
+
+def test_key_follows_imports_inside_the_package():
+    files = {p.name for p in cache.source_files("attnsheet.transformer")}
+    assert {"transformer.py", "attention.py", "_checks.py"} <= files
+
+
+def test_key_changes_with_code_and_params(tmp_path):
+    source = tmp_path / "a.py"
+    source.write_text("x = 1\n")
+    key = cache.key_for([source], {"seed": 0})
+    assert cache.key_for([source], {"seed": 0}) == key
+    assert cache.key_for([source], {"seed": 1}) != key
+    source.write_text("x = 2\n")
+    assert cache.key_for([source], {"seed": 0}) != key
+
+
+def test_experiment_inputs_join_the_cache_key(toy):
+    from attnsheet.evidence.build import Paths, experiment_key
+
+    (toy / "docs").mkdir()
+    page = toy / "docs" / "page.md"
+    page.write_text("# One\n")
+    experiment = Experiment("x", "toy_experiment:count", inputs=("docs/*.md",))
+    paths = Paths(toy, toy / "build")
+    key = experiment_key(experiment, paths, {})
+    page.write_text("# Two\n")
+    assert experiment_key(experiment, paths, {}) != key
+
+
+def test_cached_evidence_build_does_not_import_torch():
+    # A prose edit under `mkdocs serve` reruns the evidence build; torch's import alone would
+    # take seconds of the rebuild budget.
+    done = run_python("import sys, attnsheet.evidence, attnsheet; "
+                      "from attnsheet.evidence import registry, ledger, stage; "
+                      "assert sorted(attnsheet.__all__) == sorted(attnsheet._HOME); "
+                      "print('torch' in sys.modules, 'matplotlib' in sys.modules)")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "False False"
+
+
+def test_a_clean_build_reproduces_the_sessions_evidence(built_site, tmp_path):
+    """Every experiment that measures no time (training included), and its renderings, built
+    again from scratch: byte for byte what the session's site build published. (One fresh
+    run, compared with the build's; the notebooks are left out: test_notebooks.py re-runs
+    each and compares.)"""
+    timing = {e.name for e in EXPERIMENTS if e.timing}
+    subset = {e.name for e in EXPERIMENTS if not e.timing}
+    subset |= {item.name for item in EVIDENCE if item.render and not timing & set(item.data)}
+    subset |= {"attention-loop-snippet", "one-line-snippet"}
+    fresh = build(ROOT, tmp_path, force=True, log=lambda message: None, only=subset)
+    published = json.loads((EVIDENCE_OUT / "manifest.json").read_text())
+    assert set(fresh) <= set(published)
+    differing = []
+    for name, entry in fresh.items():
+        assert published[name]["key"] == entry["key"], f"{name}: the session built other code"
+        differing += [f for f in entry["files"]
+                      if (tmp_path / f).read_bytes() != (EVIDENCE_OUT / f).read_bytes()]
+    assert not differing, f"not reproducible: {differing}"
+
+
+def test_the_real_registry_loads_in_section_order():
+    pages = [claim.page for claim in REGISTRY.claims]
+    order = ["idea.md", "recurrence.md", "attention.md", "transformer.md", "cost.md",
+             "pitfalls.md", "glossary.md", "one-line.md"]
+    assert sorted(pages, key=order.index) == pages
