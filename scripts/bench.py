@@ -40,7 +40,8 @@ ENV = dict(os.environ, NO_MKDOCS_2_WARNING="1")
 # The edits the serve budgets time: (file, text, replacement) and the page that shows it.
 PROSE_EDIT = ("docs/idea.md", "There are two ways", "There are two main ways")
 PROSE_URL = "idea/"
-CAPTION_EDIT = ("src/attnsheet/evidence/render/idea.py", "", "")  # set once idea renders
+CAPTION_EDIT = ("src/attnsheet/evidence/render/idea.py", "Derived, not drawn by hand",
+                "Derived, never drawn by hand")
 CAPTION_URL = "idea/"
 LIBRARY_EDIT = ROOT / "src" / "attnsheet" / "rotary.py"  # imported by one notebook only
 

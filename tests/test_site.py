@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from attnsheet.evidence import CLAIMS
+from attnsheet.evidence.spec import VERDICTS
 
 from .helpers import ROOT, SNIPPETS, run_python
 from .sitecheck import external_urls_in_assets, html_pages, resolve
@@ -109,8 +110,9 @@ def test_evidence_json_lists_every_claim(built_site):
     rows = json.loads((built_site / "evidence.json").read_text())
     assert [row["id"] for row in rows] == [claim.id for claim in CLAIMS]
     for row in rows:
-        assert row["status"] in ("proved", "partial", "missing")
-        assert (row["status"] == "missing") == (not row["evidence"]), row["id"]
+        assert row["verdict"] in VERDICTS, row["id"]
+        assert row["criterion"] and row["reason"] and row["numbers"], row["id"]
+        assert row["evidence"], row["id"]
         for path in row["evidence"]:
             file = path.split("#")[0]
             target = built_site / file / "index.html" if file.endswith("/") or not file else built_site / file

@@ -28,7 +28,7 @@ from collections.abc import Callable
 from bs4 import BeautifulSoup, Tag
 from markdown.extensions.toc import slugify, unique
 
-from .notebooks import figure_path
+from attnsheet.evidence.notebooks import figure_path
 
 ALT_MIN_CHARS = 60  # shorter than this and a caption cannot state a finding
 

@@ -142,7 +142,7 @@ CLAIMS: tuple[Claim, ...] = (
     Claim("A3", "attention.md",
           "In 'the animal didn't cross the street because it was too tired', 'it' can link "
           "straight to 'animal'.",
-          ("a3-trained-model", "a3-pretrained-maps"),
+          ("a3-trained-model", "a3-pretrained-maps", "a3-pretrained-explorer"),
           criterion=f"The two-layer model trained here puts the largest weight from 'it' on the "
                     f"right noun in at least {A3_HELD_OUT:.0%} of sentences made of held-out "
                     f"words, and on 'animal' with 'tired' and 'street' with 'wide'. In "
