@@ -7,6 +7,7 @@ import json
 import re
 import sys
 import textwrap
+from dataclasses import replace
 
 import pytest
 
@@ -212,6 +213,24 @@ def test_build_runs_only_what_changed_and_a_caption_edit_never_measures(toy):
     assert built(log) == {"data:squares"}
 
 
+def test_a_figure_shown_on_two_pages_is_drawn_once(toy):
+    (toy / "code" / "toy_renderer.py").write_text(TOY_RENDERER + "CALLS = []\n" + """
+def counted(data):
+    CALLS.append(1)
+    return show(data)
+""")
+    registry = toy_registry()
+    twice = tuple(Evidence(name, "index.md#x", "Squares.", render="toy_renderer:counted",
+                           data=("squares",)) for name in ("shown-here", "shown-there"))
+    registry = Registry(registry.experiments, twice, (replace(
+        registry.claims[0], evidence=("shown-here", "shown-there")),))
+    out = toy / "build"
+    build(toy, out, log=lambda _: None, registry=registry)
+    assert sys.modules["toy_renderer"].CALLS == [1]
+    for name in ("shown-here", "shown-there"):
+        assert (out / f"include/evidence/{name}.md").read_text() == "CAPTION: 4 squares\n"
+
+
 def test_the_ledger_shows_criterion_verdict_and_numbers(toy):
     out = toy / "build"
     build(toy, out, log=lambda m: None, registry=toy_registry())
@@ -333,3 +352,20 @@ def test_the_real_registry_loads_in_section_order():
     order = ["idea.md", "recurrence.md", "attention.md", "transformer.md", "cost.md",
              "pitfalls.md", "glossary.md", "one-line.md"]
     assert sorted(pages, key=order.index) == pages
+
+
+def test_the_watcher_rebuilds_after_an_edit_saved_during_a_build(tmp_path):
+    from attnsheet.evidence.watch import watch
+    page = tmp_path / "docs" / "page.md"
+    page.parent.mkdir()
+    page.write_text("first")
+    builds = []
+
+    def build(root, out):  # the first build sees an edit saved while it runs
+        builds.append(page.read_text())
+        if len(builds) == 1:
+            page.write_text("edited during the build")
+        return True
+
+    watch(tmp_path, tmp_path / "out", poll_s=0, rounds=4, build=build)
+    assert builds == ["first", "edited during the build"]

@@ -261,6 +261,9 @@ class _Run:
     def __init__(self, paths: Paths, manifest: dict, force: bool, log) -> None:
         self.paths, self.manifest, self.force, self.log = paths, manifest, force, log
         self.data: dict[str, object] = {}
+        # One figure shown on two pages (same renderer, params and data) is drawn once.
+        self.renderings: dict[str, object] = {}  # render key -> Rendered
+        self.drawn: dict[object, dict[str, str]] = {}  # Figure -> SVG text per theme
 
     def stale(self, name: str, key: str) -> bool:
         return self.force or not _fresh(self.manifest.get(name), key, self.paths.out)
@@ -319,9 +322,12 @@ class _Run:
     def run_render(self, item: Evidence, key: str) -> None:
         start = time.perf_counter()
         try:
-            rendered = _function(item.render)(*(self.load(n) for n in item.data),
-                                              **item.params)
-            files = stage.stage(item.name, rendered, self.paths.include, self.paths.site)
+            if key not in self.renderings:
+                self.renderings[key] = _function(item.render)(
+                    *(self.load(n) for n in item.data), **item.params)
+            rendered = self.renderings[key]
+            files = stage.stage(item.name, rendered, self.paths.include, self.paths.site,
+                                self.drawn)
         except Exception as error:
             raise EvidenceError(f"rendering {item.name} failed: "
                                 f"{type(error).__name__}: {error}") from error

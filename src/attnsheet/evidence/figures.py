@@ -7,6 +7,7 @@ browser's font draws it, so the files stay small and identical from build to bui
 from __future__ import annotations
 
 import html
+import io
 from pathlib import Path
 from typing import Callable
 
@@ -22,14 +23,14 @@ THEMES = {
 MARKERS = ("o", "s", "^", "D", "v", "P")
 
 
-def save_light_dark(draw: Callable, site_dir: Path, stem: str) -> list[Path]:
-    """Call `draw(colors) -> Figure` once per theme; write `<stem>-light.svg` / `-dark.svg`."""
+def draw_light_dark(draw: Callable) -> dict[str, str]:
+    """Call `draw(colors) -> Figure` once per theme; each theme's SVG text."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    written = []
+    svgs = {}
     for theme, colors in THEMES.items():
         style = {
             "svg.hashsalt": "attnsheet",
@@ -45,13 +46,12 @@ def save_light_dark(draw: Callable, site_dir: Path, stem: str) -> list[Path]:
         }
         with plt.rc_context(style):
             figure = draw(colors)
-            path = site_dir / f"{stem}-{theme}.svg"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            figure.savefig(path, format="svg", bbox_inches="tight", transparent=True,
+            text = io.StringIO()
+            figure.savefig(text, format="svg", bbox_inches="tight", transparent=True,
                            metadata={"Date": None})
             plt.close(figure)
-        written.append(path)
-    return written
+        svgs[theme] = text.getvalue()
+    return svgs
 
 
 def figure_markdown(stem: str, alt: str, caption: str) -> str:

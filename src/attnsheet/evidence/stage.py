@@ -86,29 +86,39 @@ def write_json(path: Path, data: Any, compact: bool = False) -> Path:
     return write_text(path, json_text(data, compact))
 
 
-def _block_markdown(block, evidence: str, site: Path, written: list[Path]) -> str:
+def _block_markdown(block, evidence: str, figures_to_draw: list) -> str:
     if isinstance(block, str):
         return block
     if isinstance(block, Figure):
         stem = figure_stem(evidence, block.key)
-        written += figures.save_light_dark(block.draw, site, stem)
+        figures_to_draw.append((stem, block))
         return figures.figure_markdown(stem, block.alt, block.caption)
     if isinstance(block, MachineLine):
         return machine_markdown_from(block.machine)
     raise TypeError(f"evidence {evidence!r}: cannot stage a {type(block).__name__}")
 
 
-def stage(evidence: str, rendered: Rendered, include: Path, site: Path) -> list[Path]:
-    """Write a renderer's output under the evidence item's name; return the written paths."""
+def stage(evidence: str, rendered: Rendered, include: Path, site: Path,
+          drawn: dict | None = None) -> list[Path]:
+    """Write a renderer's output under the evidence item's name; return the written paths.
+    Text first, figures last: a caption edit reaches the page before the figures are redrawn.
+    `drawn` (Figure -> SVG text per theme) lets one figure staged twice be drawn once."""
     if not isinstance(rendered, Rendered):
         raise TypeError(f"the renderer of {evidence!r} returned {type(rendered).__name__}, "
                         "not Rendered")
+    drawn = {} if drawn is None else drawn
     written: list[Path] = []
+    figures_to_draw: list[tuple[str, Figure]] = []
     for part, blocks in rendered.parts.items():
         if isinstance(blocks, (str, Figure, MachineLine)):
             blocks = [blocks]
-        text = "\n".join(_block_markdown(b, evidence, site, written) for b in blocks)
+        text = "\n".join(_block_markdown(b, evidence, figures_to_draw) for b in blocks)
         written.append(write_text(include / include_file(evidence, part), text))
     for key, data in rendered.scripts.items():
         written.append(write_json(site / script_data_file(evidence, key), data, compact=True))
+    for stem, figure in figures_to_draw:
+        if figure not in drawn:
+            drawn[figure] = figures.draw_light_dark(figure.draw)
+        for theme, svg in drawn[figure].items():
+            written.append(write_text(site / f"{stem}-{theme}.svg", svg))
     return written

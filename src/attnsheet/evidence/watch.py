@@ -13,32 +13,40 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Callable
 
 WATCHED = ("src/attnsheet/**/*.py", "snippets/**/*.py", "notebooks/*.py", "docs/*.md")
-POLL_S = 0.3
+POLL_S = 0.1
 
 
-def snapshot(root: Path) -> dict[Path, float]:
-    """Modification time of every watched file."""
-    return {p: p.stat().st_mtime for pattern in WATCHED for p in root.glob(pattern)
-            if p.is_file()}
+def snapshot(root: Path) -> dict[Path, tuple[int, int]]:
+    """(modification time, size) of every watched file: the size catches an edit saved
+    within the file system's timestamp granularity."""
+    return {p: (p.stat().st_mtime_ns, p.stat().st_size) for pattern in WATCHED
+            for p in root.glob(pattern) if p.is_file()}
 
 
-def watch(root: Path, out: Path, *, poll_s: float = POLL_S, rounds: int | None = None) -> None:
-    """Build now, then after every change; `rounds` bounds the loop (tests)."""
+def build_in_fresh_process(root: Path, out: Path) -> bool:
+    """Run the evidence build in a new interpreter (edited modules are imported anew)."""
     command = [sys.executable, "-m", "attnsheet.evidence", "build", "--root", str(root),
                "--out", str(out)]
-    seen: dict[Path, float] = {}
+    return subprocess.run(command, cwd=root).returncode == 0
+
+
+def watch(root: Path, out: Path, *, poll_s: float = POLL_S, rounds: int | None = None,
+          build: Callable[[Path, Path], bool] = build_in_fresh_process) -> None:
+    """Build now, then after every change; `rounds` bounds the loop (tests)."""
+    seen: dict[Path, tuple[int, int]] = {}
     while rounds is None or rounds > 0:
         current = snapshot(root)
         if current != seen:
+            # `seen` is the snapshot taken before the build: an edit saved while it runs
+            # triggers the next one (the build writes only outside the watched files).
             seen = current
             start = time.perf_counter()
-            done = subprocess.run(command, cwd=root)
-            state = "ok" if done.returncode == 0 else "FAILED (the site keeps the last good)"
+            state = "ok" if build(root, out) else "FAILED (the site keeps the last good)"
             print(f"evidence watch: build {state} in {time.perf_counter() - start:.1f} s",
                   file=sys.stderr, flush=True)
-            seen = snapshot(root)  # what the build itself touched does not count as an edit
         if rounds is not None:
             rounds -= 1
         time.sleep(poll_s)
