@@ -344,7 +344,8 @@ def test_renderers_write_figures_and_captions_from_the_numbers(tmp_path, tiny_da
                    and r["threads"] == 1)
     fragment = (include / "evidence/r1-timing-figure.md").read_text()
     assert f"{loop_16['critical_path']:,} for the RNN at n = 16" in fragment
-    assert "-light.svg#only-light" in fragment and "-dark.svg#only-dark" in fragment
+    assert "-light.svg){ .figure-light }" in fragment
+    assert "-dark.svg){ .figure-dark }" in fragment
     assert f"data/{FORWARD}.json" in fragment and "machine-line" in fragment
 
     recall = (include / "evidence/r3b-recall-figure.md").read_text()

@@ -150,9 +150,11 @@ def experiment_key(experiment: Experiment, paths: Paths, upstream_keys: dict[str
 
 
 def render_key(item: Evidence, hashes: dict[str, str]) -> str:
-    """Key of a rendering: the renderer's code, its parameters and its data's hashes."""
+    """Key of a rendering: the renderer's code, the staging code that turns its output into
+    files (figure markup, themes), its parameters and its data's hashes."""
     module_name, _, function_name = item.render.partition(":")
-    return cache.key_for(cache.source_files(module_name),
+    code = set(cache.source_files(module_name)) | set(cache.source_files(stage.__name__))
+    return cache.key_for(sorted(code),
                          [function_name, dict(item.params), [hashes[n] for n in item.data]])
 
 

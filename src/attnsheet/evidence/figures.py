@@ -55,12 +55,14 @@ def draw_light_dark(draw: Callable) -> dict[str, str]:
 
 
 def figure_markdown(stem: str, alt: str, caption: str) -> str:
-    """Markdown for a light/dark figure pair with a caption (Material switches the variant)."""
+    """Markdown for a light/dark figure pair with a caption. The variants carry the classes
+    `figure-light` / `figure-dark` (attr_list); the site's stylesheet shows the one that
+    matches its colour scheme, so nothing here knows the theme."""
     alt_text = html.escape(alt, quote=True).replace("[", "&#91;").replace("]", "&#93;")
     return (
         '<figure markdown="span">\n'
-        f"  ![{alt_text}]({stem}-light.svg#only-light)\n"
-        f"  ![{alt_text}]({stem}-dark.svg#only-dark)\n"
+        f"  ![{alt_text}]({stem}-light.svg){{ .figure-light }}\n"
+        f"  ![{alt_text}]({stem}-dark.svg){{ .figure-dark }}\n"
         f"  <figcaption>{caption}</figcaption>\n"
         "</figure>\n"
     )
