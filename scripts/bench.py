@@ -2,12 +2,14 @@
 
     python scripts/bench.py            # everything (about two minutes plus the test suite)
     python scripts/bench.py --no-tests # skip the test suite timing
+    python scripts/bench.py --library-only  # the library's attention against its references
 
 Reports: clean build (empty evidence cache), warm build; under `make serve`'s setup (the
 evidence watcher beside the site generator), the time from saving a prose edit and a caption
 edit to the served page showing it, and for a library edit whether the site kept answering and
 what re-ran; cold evidence time per item and per claim; each page's transfer size (HTML + CSS +
-JS + images, gzip; the search index aside) with the largest named; the full test suite.
+JS + images, gzip; the search index aside) with the largest named; the library's attention
+against the textbook and SDPA (experiments/library_speed.py); the full test suite.
 Budgets: clean build <= 120 s, prose edit <= 1.5 s, caption edit <= 2 s, section page <=
 300 KB compressed, test suite <= 5 min. A benchmark, not a test: it never fails on time.
 """
@@ -227,11 +229,38 @@ def serve_budgets() -> dict[str, object]:
     return results
 
 
+def library_report() -> None:
+    """The library's attention against its references (experiments/library_speed.py)."""
+    from attnsheet.experiments.library_speed import ratios
+
+    data = ratios(lengths=[1024, 4096, 8192], threads=[1, 2], window=256, repeats=5,
+                  memory_length=8192)
+    print(f"\nlibrary attention, one interleaved run per thread count (1 head, d = "
+          f"{data['head_size']}, float32; sliding window {data['window']}):")
+    print("  threads      n   library/textbook   chunked speed (SDPA = 1)   sliding/plain")
+    for run in data["runs"]:
+        for row in run["rows"]:
+            print(f"  {run['threads']:7d} {row['n']:6d}   {row['library_over_textbook']:16.2f}x"
+                  f"   {row['chunked_speed_of_sdpa']:22.0%}   {row['sliding_over_plain']:12.2f}x")
+        print(f"          (load {run['machine']['load']})")
+    peak = {name: size / 2**20 for name, size in data["peak_bytes"].items()}
+    print(f"  peak memory at n = {data['memory_length']} (MiB): " + ", ".join(
+        f"{name} {size:.0f}" for name, size in peak.items())
+        + f"; library/textbook {peak['library'] / peak['textbook']:.2f}x"
+          "   (goals: library <= 1.15x textbook at n = 4096 and memory within 10 %; "
+          "chunked >= 75 % of SDPA at n = 8192)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--no-tests", action="store_true")
+    parser.add_argument("--library-only", action="store_true",
+                        help="only the library's attention against its references")
     args = parser.parse_args()
     print(f"machine: {machine_line()}")
+    if args.library_only:
+        library_report()
+        return
     with tempfile.TemporaryDirectory() as site:
         clean, warm = build_times(Path(site))
         weights = page_weights(Path(site))
@@ -263,6 +292,7 @@ def main() -> None:
         print(f"  {size / 1024:7.1f} KB  {page}")
     largest = max(weights, key=weights.get)
     print(f"largest: {largest} at {weights[largest] / 1024:.1f} KB (budget 300 KB)")
+    library_report()
     if not args.no_tests:
         seconds = timed([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"])
         print(f"full test suite:                    {seconds:6.1f} s   (budget 300 s)")

@@ -184,6 +184,27 @@ def require_finite(name: str, array, hint: str = "") -> None:
     raise ValueError(f"{message}; {hint}" if hint else message)
 
 
+def products_stay_finite(a, b) -> bool:
+    """Whether no dot product of a row of `a` with a row of `b` can overflow `a`'s dtype.
+
+    By Cauchy-Schwarz |a_i . b_j| <= |a_i| |b_j|, and every partial sum of the product obeys
+    the same bound, so max |a_i| * max |b_j| below half the dtype's largest value (room for
+    rounding) rules overflow out. Costs two row norms over the inputs, not a pass over the
+    n_a x n_b products; only inputs that fail it need the products checked one by one.
+    """
+    if is_torch(a):
+        def largest_norm(x):
+            return float(torch.linalg.vector_norm(x.detach(), dim=-1, dtype=torch.float64).max())
+        limit = torch.finfo(a.dtype).max
+    else:
+        def largest_norm(x):
+            return float(np.linalg.norm(x.astype(np.float64, copy=False), axis=-1).max())
+        limit = float(np.finfo(a.dtype).max)
+    with np.errstate(over="ignore"):  # a norm too large for float64 is inf: not finite
+        bound = largest_norm(a) * largest_norm(b)
+    return bound < limit / 2  # False for inf and NaN alike
+
+
 def require_mask(name: str, mask, n_q: int, n_k: int, batch_shape: tuple[int, ...]) -> None:
     """A boolean attention mask, True = this query may attend to this key.
 

@@ -23,6 +23,7 @@ from ._checks import (
     require_mask,
     require_min_ndim,
     require_ndim,
+    products_stay_finite,
     require_nonempty,
     require_positive_int,
     require_same_batch,
@@ -109,17 +110,23 @@ def _check_attention_inputs(q, k, v, mask) -> None:
 
 
 def _attend_np(q, k, v, mask):
-    """Attention on already-validated numpy inputs; returns (out, weights)."""
-    n_q, d = q.shape[-2:]  # queries, features
-    # Python float, not np.sqrt: a numpy float64 scalar would promote float32 inputs.
+    """Attention on already-validated numpy inputs; returns (out, weights).
+
+    The checks here cost O(inputs): q is scaled (not the table), the scores are checked one
+    by one only when the inputs are large enough that a product could overflow, and the
+    output, a convex blend of v's finite rows, is checked last."""
+    d = q.shape[-1]  # features
+    # A Python float, not np.sqrt: a numpy float64 scalar would promote float32 inputs.
+    q = q * (1.0 / math.sqrt(d))  # (..., n_q, d), scaled once: n_q * d products, not n_q * n_k
     # Overflow is reported just below as a ValueError, so numpy's warning would only repeat it.
     with np.errstate(over="ignore", invalid="ignore"):
-        scores = q @ np.swapaxes(k, -1, -2) / math.sqrt(d)  # (..., n_q, n_k)
-    require_finite("scores (q @ k^T / sqrt(d))", scores, _OVERFLOW_HINT)
+        scores = q @ np.swapaxes(k, -1, -2)  # (..., n_q, n_k)
+    if not products_stay_finite(q, k):
+        require_finite("scores (q @ k^T / sqrt(d))", scores, _OVERFLOW_HINT)
     if mask is not None:
         # -inf rather than a sentinel like -1e9: exp(-inf) is exactly 0, so masked keys get
         # weight exactly 0, whereas a sentinel can beat a real score that is even lower.
-        scores = np.where(mask, scores, -np.inf)  # (..., n_q, n_k); a 2-D mask spans the batch
+        np.copyto(scores, -np.inf, where=~mask)  # a 2-D mask spans the batch
     weights = _softmax_np(scores, axis=-1)  # (..., n_q, n_k), rows sum to 1
     with np.errstate(over="ignore", invalid="ignore"):
         out = weights @ v  # (..., n_q, d_v)
@@ -144,13 +151,17 @@ def attention_np(q, k, v, mask=None, return_weights: bool = False):
 
 
 def _attend_torch(q, k, v, mask):
-    """Attention on already-validated torch inputs; returns (out, weights)."""
-    n_q, d = q.shape[-2:]  # queries, features
-    scores = q @ k.transpose(-2, -1) / math.sqrt(d)  # (..., n_q, n_k)
-    require_finite("scores (q @ k^T / sqrt(d))", scores, _OVERFLOW_HINT)
+    """Attention on already-validated torch inputs; returns (out, weights). Checks cost
+    O(inputs), as in `_attend_np`."""
+    d = q.shape[-1]  # features
+    q = q * (1.0 / math.sqrt(d))  # (..., n_q, d), scaled once, not the (n_q, n_k) table
+    scores = q @ k.transpose(-2, -1)  # (..., n_q, n_k)
+    if not products_stay_finite(q, k):
+        require_finite("scores (q @ k^T / sqrt(d))", scores, _OVERFLOW_HINT)
     if mask is not None:
-        # Same -inf reasoning as the numpy version: masked weights come out exactly 0.
-        scores = scores.masked_fill(~mask, float("-inf"))  # (..., n_q, n_k)
+        # Same -inf reasoning as the numpy version: masked weights come out exactly 0. In
+        # place: the product's backward needs q and k, not the scores.
+        scores.masked_fill_(~mask, float("-inf"))  # (..., n_q, n_k)
     # torch.softmax subtracts the row max internally, like _softmax_np.
     weights = torch.softmax(scores, dim=-1)  # (..., n_q, n_k), rows sum to 1
     out = weights @ v  # (..., n_q, d_v)
