@@ -8,6 +8,7 @@ messages identical.
 
 from __future__ import annotations
 
+import math
 import numbers
 
 import numpy as np
@@ -94,6 +95,66 @@ def require_positive_int(name: str, value) -> None:
     # bool is an int subclass, but n_heads=True is always a mistake.
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
         raise ValueError(f"{name} must be a positive integer: got {value!r}")
+
+
+def require_int(name: str, value, low: int | None = None, high: int | None = None) -> int:
+    """An integer (not a bool, not a float that happens to be whole) in [low, high]."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise ValueError(f"{name} must be an integer: got {value!r}")
+    if (low is not None and value < low) or (high is not None and value > high):
+        bounds = (f"from {low} to {high}" if low is not None and high is not None
+                  else f">= {low}" if low is not None else f"<= {high}")
+        raise ValueError(f"{name} must be an integer {bounds}: got {value!r}")
+    return int(value)
+
+
+def require_real(name: str, value, *, positive: bool = False) -> float:
+    """A finite real number (not a bool or a string), > 0 if `positive`; as a float."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ValueError(f"{name} must be a real number: got {value!r}")
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be finite: got {value!r}")
+    if positive and value <= 0:
+        raise ValueError(f"{name} must be > 0: got {value!r}")
+    return float(value)
+
+
+def require_flag(name: str, value) -> None:
+    """True or False, not a truthy stand-in such as 1 or "yes"."""
+    if not isinstance(value, bool):
+        raise ValueError(f"{name} must be True or False: got {value!r}")
+
+
+def require_float_dtype(name: str, dtype) -> None:
+    """A torch floating-point dtype: not a string, a numpy type or an integer dtype, which
+    would silently round every value to a whole number."""
+    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
+        raise ValueError(
+            f"{name} must be a floating-point torch.dtype such as torch.float32: got {dtype!r}"
+        )
+
+
+def require_finite_parameters(owner: str, module: torch.nn.Module) -> None:
+    """Every weight and buffer of `module` finite: a NaN in a weight would make every output
+    NaN. O(parameters), and the message names the parameter."""
+    for name, tensor in [*module.named_parameters(), *module.named_buffers()]:
+        if tensor.is_floating_point():
+            require_finite(f"{owner} parameter {name}", tensor.detach())
+
+
+def require_token_ids(name: str, ids, vocab_size: int) -> None:
+    """A tensor of integer ids (not bool, not float), each in [0, vocab_size)."""
+    if not isinstance(ids, torch.Tensor):
+        raise ValueError(f"{name} must be a torch.Tensor of token ids: got {type(ids).__name__}")
+    if ids.dtype == torch.bool or ids.is_floating_point() or ids.is_complex():
+        raise ValueError(f"{name} must hold integer token ids: got dtype {ids.dtype}")
+    if ids.numel():
+        low, high = int(ids.min()), int(ids.max())
+        if low < 0 or high >= vocab_size:
+            bad = low if low < 0 else high
+            raise ValueError(
+                f"{name} must hold ids from 0 to {vocab_size - 1} (the vocabulary): got {bad}"
+            )
 
 
 # --- shapes -----------------------------------------------------------------------------
