@@ -165,7 +165,7 @@ def _side_data(chunked: float = 1.0, sdpa: float = 1.0, plain: float = 2.0) -> d
     return {"lengths": lengths, "methods": list(cost.METHODS),
             "seconds": {m: [1e-8 * n**2 for n in lengths] for m in cost.METHODS},
             "peak_bytes": {m: [int(64 * n**p) for n in lengths] for m, p in exponents.items()},
-            "memory_exponent": exponents, "head_size": 64, "chunk_size": 256, "window": 256,
+            "memory_exponent": exponents, "head_size": 64, "chunk_size": 256, "query_chunk_size": 1024, "window": 256,
             "repeats": 3, "threads": 1, "machine": MACHINE}
 
 

@@ -6,6 +6,8 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from attnsheet import attention_torch, chunked_attention_torch, sliding_window_attention_torch
 
@@ -96,6 +98,98 @@ def test_chunked_memory_does_not_hold_the_table():
     with Watch():
         chunked_attention_torch(q, k, v, chunk_size=16, causal=True)
     assert max(seen) == 256 * 16
+
+
+@pytest.mark.parametrize("causal", [False, True])
+@pytest.mark.parametrize("query_chunk_size, chunk_size", [(1, 1), (2, 3), (3, 2), (5, 4),
+                                                           (64, 7), (4096, 4096)])
+def test_chunked_tiles_of_any_shape_match_plain(query_chunk_size, chunk_size, causal):
+    rng = np.random.default_rng(seed_for(query_chunk_size, chunk_size, causal))
+    q, k, v = random_qkv(rng, (2,), 11, 11, 4, 3)
+    tiled = chunked_attention_torch(q, k, v, chunk_size=chunk_size,
+                                    query_chunk_size=query_chunk_size, causal=causal)
+    expected = F.scaled_dot_product_attention(q, k, v, is_causal=causal)
+    torch.testing.assert_close(tiled, expected, rtol=0, atol=ATOL_64)
+
+
+def _scores_computed(function) -> int:
+    """How many scores a call computes: the elements of its matrix products' outputs that
+    have a key axis (every product but the one with the values)."""
+    counted = []
+
+    class Watch(torch.overrides.TorchFunctionMode):
+        def __torch_function__(self, func, types, args=(), kwargs=None):
+            result = func(*args, **(kwargs or {}))
+            if func in (torch.bmm, torch.matmul, torch.Tensor.__matmul__) and \
+                    isinstance(args[1], torch.Tensor) and args[1].shape[-2] == 8:  # (.., d, keys)
+                counted.append((kwargs or {}).get("out", result).numel())
+            return result
+
+    with Watch():
+        function()
+    return sum(counted)
+
+
+def test_causal_chunked_skips_the_tiles_in_the_future():
+    q, k, v = torch.randn(3, 256, 8).unbind(0)
+
+    def run(causal):
+        return _scores_computed(lambda: chunked_attention_torch(
+            q, k, v, chunk_size=32, query_chunk_size=32, causal=causal))
+    full, causal = run(False), run(True)
+    assert full == 256 * 256
+    assert causal == 256 * 256 // 2 + 8 * 32 * 32 // 2  # the lower half, diagonal tiles whole
+
+
+@pytest.mark.parametrize("causal", [False, True])
+@pytest.mark.parametrize("window", [4, 16, 33])
+def test_sliding_window_scores_little_more_than_its_band(window, causal):
+    n = 256
+    q, k, v = torch.randn(3, n, 8).unbind(0)
+    computed = _scores_computed(
+        lambda: sliding_window_attention_torch(q, k, v, window=window, causal=causal))
+    band = n * (window if causal else 2 * window - 1)  # keys each query may see, edges aside
+    assert computed <= 1.25 * band + n  # the last block's padding rows
+
+
+def test_overflow_gets_the_same_answer_from_every_variant():
+    # Scores near 1e39 overflow float32: every variant refuses, naming the scores.
+    q = torch.full((4, 8), 2e19)
+    message = r"scores \(q @ k\^T / sqrt\(d\)\) contains non-finite values"
+    for variant in (lambda: attention_torch(q, q, q),
+                    lambda: chunked_attention_torch(q, q, q, chunk_size=2),
+                    lambda: sliding_window_attention_torch(q, q, q, window=2)):
+        with pytest.raises(ValueError, match=message):
+            variant()
+
+
+@settings(max_examples=60, deadline=None)
+@given(scale=st.sampled_from([1e-30, 1.0, 1e3, 1e18, 1e19, 1e20]), n=st.integers(1, 9),
+       seed=st.integers(0, 2**16))
+def test_every_variant_gives_the_same_answer_or_the_same_refusal(scale, n, seed):
+    """Plain, chunked and a sliding window wider than the sequence compute the same thing:
+    for inputs small, ordinary and near float32's limit, they agree or all refuse alike."""
+    generator = torch.Generator().manual_seed(seed)
+    q, k, v = (torch.randn(n, 4, generator=generator) * scale for _ in range(3))
+    variants = {
+        "plain": lambda: attention_torch(q, k, v),
+        "chunked": lambda: chunked_attention_torch(q, k, v, chunk_size=2, query_chunk_size=3),
+        "sliding": lambda: sliding_window_attention_torch(q, k, v, window=n),
+    }
+    answers = {}
+    for name, variant in variants.items():
+        try:
+            answers[name] = variant()
+        except ValueError as error:
+            answers[name] = str(error).split(":")[0]  # what was refused, without the numbers
+    kinds = {name: isinstance(a, str) for name, a in answers.items()}
+    assert len(set(kinds.values())) == 1, f"some refused, some answered: {answers}"
+    if kinds["plain"]:
+        assert len(set(answers.values())) == 1, answers
+    else:
+        for name in ("chunked", "sliding"):
+            torch.testing.assert_close(answers[name], answers["plain"], rtol=1e-4,
+                                       atol=1e-5 * scale)
 
 
 # --- sliding window ------------------------------------------------------------------------

@@ -25,6 +25,8 @@ from .attention import _OVERFLOW_HINT, _check_attention_inputs
 
 __all__ = ["chunked_attention_torch", "sliding_window_attention_torch"]
 
+_LOG2_E = math.log2(math.e)
+
 
 def _check_causal(mask, causal) -> None:
     if not isinstance(causal, bool):
@@ -55,19 +57,21 @@ def chunked_attention_torch(q, k, v, mask=None, *, chunk_size: int = 512,
     _check_attention_inputs(q, k, v, mask)
 
     batch, (n_q, d), (n_k, d_v) = q.shape[:-2], q.shape[-2:], v.shape[-2:]
-    # Scores in base 2: softmax(x) uses e^x = 2^(x log2 e), and torch's exp2 is about three
-    # times faster than its exp. Scaling q once folds both factors in: n_q * d products.
-    q = (q * (math.log2(math.e) / math.sqrt(d))).reshape(-1, n_q, d)  # (B, n_q, d)
+    q = (q * (1.0 / math.sqrt(d))).reshape(-1, n_q, d)  # (B, n_q, d), scaled once
     k, v = k.reshape(-1, n_k, d), v.reshape(-1, n_k, d_v)  # (B, n_k, d), (B, n_k, d_v)
     if mask is not None:
         mask = mask.reshape(-1, n_q, n_k)  # (1 or B, n_q, n_k)
-    if not products_stay_finite(q, k):  # rare: inputs large enough that a score may overflow
-        unscaled = q * (1.0 / math.log2(math.e))
-        require_finite("scores (q @ k^T / sqrt(d))", unscaled @ k.mT, _OVERFLOW_HINT)
+    # Scores in base 2 where they fit: softmax uses e^x = 2^(x log2 e), and torch's exp2 is
+    # about three times faster than its exp. q scaled by log2 e folds the factor in.
+    base2 = products_stay_finite(q * _LOG2_E, k)
+    if base2:
+        q = q * _LOG2_E
+    elif not products_stay_finite(q, k):  # rare: inputs so large that a score may overflow
+        require_finite("scores (q @ k^T / sqrt(d))", q @ k.mT, _OVERFLOW_HINT)
     # A column of ones after v: one product per tile gives both the weighted sum of values
     # and the softmax denominator (the sum of the weights).
     v_ones = torch.cat([v, v.new_ones(*v.shape[:-1], 1)], dim=-1)  # (B, n_k, d_v + 1)
-    tiles = _Tiles(n_q, n_k, query_chunk_size, chunk_size, mask, causal)
+    tiles = _Tiles(n_q, n_k, query_chunk_size, chunk_size, mask, causal, base2)
     differentiable = torch.is_grad_enabled() and any(t.requires_grad for t in (q, k, v))
     blend = (_online_softmax_traced if differentiable else _online_softmax_in_place)(
         q, k, v_ones, tiles)  # (B, n_q, d_v + 1)
@@ -79,9 +83,15 @@ def chunked_attention_torch(q, k, v, mask=None, *, chunk_size: int = 512,
 class _Tiles:
     """Which (query block, key block) tiles to compute, and the mask of each."""
 
-    def __init__(self, n_q, n_k, query_size, key_size, mask, causal):
+    def __init__(self, n_q, n_k, query_size, key_size, mask, causal, base2):
         self.n_q, self.n_k, self.query_size, self.key_size = n_q, n_k, query_size, key_size
         self.mask, self.causal = mask, causal
+        self.base2 = base2  # the scores carry the factor log2 e: exponentiate with exp2
+
+    def exp(self, x, in_place=False):
+        if in_place:
+            return x.exp2_() if self.base2 else x.exp_()
+        return torch.exp2(x) if self.base2 else torch.exp(x)
 
     def query_blocks(self):
         return [(start, min(start + self.query_size, self.n_q))
@@ -123,8 +133,8 @@ def _online_softmax_in_place(q, k, v_ones, tiles):
             # A row whose keys so far are all masked has max -inf; shifting it by 0 instead
             # keeps exp(-inf - (-inf)) = NaN out: its weights are exp(-inf) = 0 either way.
             shift = torch.where(torch.isinf(new_max), 0.0, new_max)
-            acc.mul_(torch.exp2(running_max - shift))  # old sums were relative to the old max
-            weights = scores.sub_(shift).exp2_()  # (B, rows, c), unnormalised, same memory
+            acc.mul_(tiles.exp(running_max - shift))  # old sums were relative to the old max
+            weights = tiles.exp(scores.sub_(shift), in_place=True)  # (B, rows, c), same memory
             acc.baddbmm_(weights, v_ones[:, k_start:k_stop])  # acc += weights @ values
             running_max = new_max
     return blend
@@ -145,8 +155,8 @@ def _online_softmax_traced(q, k, v_ones, tiles):
             # The max only shifts the exponents and cancels in the ratio: no gradient needed.
             new_max = torch.maximum(running_max, scores.detach().amax(dim=-1, keepdim=True))
             shift = torch.where(torch.isinf(new_max), 0.0, new_max)
-            weights = torch.exp2(scores - shift)
-            acc = acc * torch.exp2(running_max - shift) + weights @ v_ones[:, k_start:k_stop]
+            weights = tiles.exp(scores - shift)
+            acc = acc * tiles.exp(running_max - shift) + weights @ v_ones[:, k_start:k_stop]
             running_max = new_max
         blocks.append(acc)
     return torch.cat(blocks, dim=1)

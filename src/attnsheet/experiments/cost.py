@@ -299,8 +299,8 @@ def sliding_window_error(*, n: int, windows: list[int], correlation: float) -> d
             "sequence_names": list(results), "sequences": results}
 
 
-def side_by_side(*, lengths: list[int], repeats: int, chunk_size: int, window: int,
-                 threads: int) -> dict:
+def side_by_side(*, lengths: list[int], repeats: int, chunk_size: int,
+                 query_chunk_size: int, window: int, threads: int) -> dict:
     """Time and peak memory of plain, chunked, sliding-window and torch's SDPA over n, and
     the fitted exponent of each method's peak memory over n."""
     import torch.nn.functional as F
@@ -309,7 +309,8 @@ def side_by_side(*, lengths: list[int], repeats: int, chunk_size: int, window: i
 
     functions = {
         "plain": plain_attention,
-        "chunked": lambda q, k, v: chunked_attention_torch(q, k, v, chunk_size=chunk_size),
+        "chunked": lambda q, k, v: chunked_attention_torch(
+            q, k, v, chunk_size=chunk_size, query_chunk_size=query_chunk_size),
         "sliding window": lambda q, k, v: sliding_window_attention_torch(q, k, v,
                                                                          window=window),
         "SDPA": F.scaled_dot_product_attention,
@@ -329,6 +330,7 @@ def side_by_side(*, lengths: list[int], repeats: int, chunk_size: int, window: i
         "seconds": {m: [median[m, n] for n in lengths] for m in METHODS},
         "peak_bytes": peaks,
         "memory_exponent": {m: measure.fitted_exponent(lengths, peaks[m]) for m in METHODS},
-        "head_size": HEAD_SIZE, "chunk_size": chunk_size, "window": window,
+        "head_size": HEAD_SIZE, "chunk_size": chunk_size,
+        "query_chunk_size": query_chunk_size, "window": window,
         "repeats": repeats, "threads": threads, "machine": machine,
     }

@@ -344,7 +344,7 @@ def side_by_side(data: dict) -> Rendered:
     seconds, peaks = data["seconds"], data["peak_bytes"]
     labels = {
         "plain": "plain (n × n table)",
-        "chunked": f"chunked ({data['chunk_size']:,} keys a step)",
+        "chunked": f"chunked ({data['query_chunk_size']:,} × {data['chunk_size']:,} tiles)",
         "sliding window": f"sliding window ({data['window']:,})",
         "SDPA": "torch SDPA",
     }

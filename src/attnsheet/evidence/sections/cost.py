@@ -39,8 +39,8 @@ EXPERIMENTS: tuple[Experiment, ...] = (
     Experiment("c4-sliding-window-error", "attnsheet.experiments.cost:sliding_window_error",
                {"n": 1024, "windows": [16, 64, 256, 1024], "correlation": 0.98}),
     Experiment("c4-side-by-side", "attnsheet.experiments.cost:side_by_side",
-               {"lengths": [512, 1024, 2048, 4096], "repeats": 3, "chunk_size": 256,
-                "window": 256, "threads": MEASURE_THREADS},
+               {"lengths": [512, 1024, 2048, 4096], "repeats": 3, "chunk_size": 512,
+                "query_chunk_size": 2048, "window": 256, "threads": MEASURE_THREADS},
                timing=True),
 )
 
