@@ -12,6 +12,7 @@ import pytest
 from attnsheet.evidence import CLAIMS
 from attnsheet.evidence.spec import VERDICTS
 
+from .copied_prose import RUN, copied, source_runs
 from .helpers import ROOT, SNIPPETS, run_python
 from .sitecheck import external_urls_in_assets, html_pages, resolve
 from .test_snippets import READER_MODULES, imported_top_level_modules
@@ -98,12 +99,19 @@ def test_math_is_mathml_with_no_script(built_site):
     assert not re.search(r"(mathjax|katex)", html, re.IGNORECASE)
 
 
-def test_glossary_terms_are_tooltips_elsewhere(built_site):
-    glossary = (built_site / "glossary" / "index.html").read_text(encoding="utf-8")
-    assert "<abbr" not in glossary  # defined there, in full
-    for page in ("index.html", "cost/index.html"):
-        html = (built_site / page).read_text(encoding="utf-8")
-        assert re.search(r'<abbr title="[^"]+">context window</abbr>', html), page
+def test_glossary_terms_are_tooltips_at_their_first_use_only(built_site):
+    for page in ("glossary", "evidence"):  # the definitions themselves; the ledger
+        assert "<abbr" not in (built_site / page / "index.html").read_text(encoding="utf-8")
+    cost = (built_site / "cost" / "index.html").read_text(encoding="utf-8")
+    assert re.search(r'<abbr title="[^"]+">context window</abbr>', cost)
+    for page in sorted(built_site.glob("*/index.html")) + [built_site / "index.html"]:
+        html = page.read_text(encoding="utf-8")
+        terms = [t.lower().rstrip("s") for t in re.findall(r"<abbr [^>]*>([^<]+)</abbr>", html)]
+        assert len(terms) == len(set(terms)), f"{page}: a term's tooltip repeats: {terms}"
+        for heading in re.findall(r"<h[1-6][^>]*>.*?</h[1-6]>", html, re.DOTALL):
+            assert "<abbr" not in heading, f"{page}: a tooltip in a heading: {heading}"
+        for table in re.findall(r"<table.*?</table>", html, re.DOTALL):
+            assert "<abbr" not in table, f"{page}: a tooltip in a table"
 
 
 def test_evidence_json_lists_every_claim(built_site):
@@ -123,3 +131,19 @@ def test_ledger_page_shows_every_claim(built_site):
     html = (built_site / "evidence" / "index.html").read_text(encoding="utf-8")
     for claim in CLAIMS:
         assert f">{claim.id}</a>" in html, claim.id
+
+
+def test_no_sentence_is_copied_from_the_cheatsheet(built_site):
+    runs = source_runs((ROOT / "source-cheatsheet.txt").read_text(encoding="utf-8"))
+    found = {}
+    for page in sorted(built_site.rglob("index.html")):
+        if shared := copied(page.read_text(encoding="utf-8"), runs):
+            found[str(page.relative_to(built_site))] = shared
+    assert not found, f"runs of {RUN}+ words copied from the cheatsheet: {found}"
+
+
+def test_the_copy_check_finds_a_copied_sentence():
+    runs = source_runs("Section titled “A”Both come from processing one element at a time, in order.")
+    page = "<article><p>As it says, both come from processing one element at a time.</p></article>"
+    assert copied(page, runs) == ["both come from processing one element at a time"]
+    assert copied("<article><p>Both costs share a cause.</p></article>", runs) == []

@@ -2,7 +2,8 @@
 
 * before each build, run `python -m attnsheet.evidence build` in a fresh process (so a
   library edit under `mkdocs serve` is picked up) and add its files to the site;
-* append the glossary's definitions as abbreviations (hover tooltips) to every other page;
+* give the first use of each glossary term in a page's running text its definition as a
+  tooltip (`glossary.first_uses`), on every page but the glossary and the ledger;
 * turn TeX written with pymdownx.arithmatex into MathML, so math needs no JavaScript;
 * put a "Tested with" line (commit, build date, versions) in every page's footer;
 * make the notebook pages (rendered by mkdocs-jupyter from the executed notebooks the
@@ -34,12 +35,13 @@ from mkdocs.utils import get_relative_url
 
 from attnsheet.evidence.urls import page_url
 
-from . import notebook_page
+from . import glossary, notebook_page
 
 ROOT = Path(__file__).resolve().parents[3]  # the repository (src/attnsheet/adapter/..)
 EVIDENCE_OUT = ROOT / "build" / "evidence"
 JINJA_CACHE = ROOT / "build" / "jinja"
 GLOSSARY_PAGE = "glossary.md"
+NO_TOOLTIPS = {GLOSSARY_PAGE, "evidence.md"}  # the definitions themselves; the ledger
 
 
 def tested_with() -> str:
@@ -107,7 +109,9 @@ def on_files(files, config):
 
 # --- Glossary tooltips --------------------------------------------------------------------
 
-TERM_LINE = re.compile(r"^(?P<term>[A-Za-z][\w -]*)\n:\s{3}(?P<definition>.+)$", re.MULTILINE)
+# A definition-list entry's first line: "Term { #anchor }", then ":   definition".
+TERM_LINE = re.compile(r"^(?P<term>[A-Za-z][\w -]*?)(?:\s*\{[^}]*\})?\n:\s{3}(?P<definition>.+)$",
+                       re.MULTILINE)
 
 
 def glossary_terms(docs_dir: str) -> dict[str, str]:
@@ -118,21 +122,6 @@ def glossary_terms(docs_dir: str) -> dict[str, str]:
         definition = re.sub(r"\[([^\]]+)\]\([^)]*\)", r"\1", match["definition"])  # drop links
         terms[match["term"].strip()] = re.sub(r"[*_`]", "", definition).strip()
     return terms
-
-
-def abbreviation_lines(terms: dict[str, str]) -> str:
-    lines = []
-    for term, definition in terms.items():
-        lower = term.lower()
-        for form in {lower, lower.capitalize(), lower + "s", lower.capitalize() + "s"}:
-            lines.append(f"*[{form}]: {definition}")
-    return "\n".join(sorted(lines))
-
-
-def on_page_markdown(markdown, page, config, files):
-    if page.file.src_uri == GLOSSARY_PAGE:
-        return markdown
-    return markdown + "\n\n" + abbreviation_lines(glossary_terms(config.docs_dir)) + "\n"
 
 
 # --- Math as MathML -------------------------------------------------------------------------
@@ -192,7 +181,10 @@ def download_note(page) -> str:
 
 def on_page_content(html_text, page, config, files):
     if not is_notebook(page):
-        return tex_to_mathml(html_text)
+        html_text = tex_to_mathml(html_text)
+        if page.file.src_uri in NO_TOOLTIPS:
+            return html_text
+        return glossary.first_uses(html_text, glossary_terms(config.docs_dir))
     try:
         cleaned = notebook_page.resolve_links(notebook_page.clean(html_text),
                                               link_resolver(page, files))

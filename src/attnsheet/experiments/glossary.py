@@ -10,9 +10,10 @@ from .pages import DOCS, code_link, links
 
 GLOSSARY = DOCS + "glossary.md"
 
-# A definition-list entry: the term, then ":   definition" and any indented lines after it.
-ENTRY = re.compile(r"^(?P<term>[A-Za-z][\w -]*)\n(?P<body>:[ ]{3}.+(?:\n(?:[ ]{4}.*|[ \t]*))*)",
-                   re.MULTILINE)
+# A definition-list entry: the term (and its "{ #anchor }"), then ":   definition" and any
+# indented lines after it.
+ENTRY = re.compile(r"^(?P<term>[A-Za-z][\w -]*?)(?:[ ]*\{[^}]*\})?\n"
+                   r"(?P<body>:[ ]{3}.+(?:\n(?:[ ]{4}.*|[ \t]*))*)", re.MULTILINE)
 
 
 def definitions(text: str) -> dict[str, str]:
