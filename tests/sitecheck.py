@@ -15,6 +15,9 @@ URL_ATTRIBUTES = {"href", "src", "srcset", "action", "poster", "data", "formacti
 class PageInfo:
     ids: set[str] = field(default_factory=set)
     urls: list[str] = field(default_factory=list)  # every href/src/... value
+    # What the browser fetches to show the page: every URL but an <a href>, which it only
+    # follows when the reader clicks.
+    requests: list[str] = field(default_factory=list)
     python_blocks: list[str] = field(default_factory=list)  # text the copy button copies
 
 
@@ -34,10 +37,11 @@ class _PageParser(HTMLParser):
                 self.info.ids.add(attributes[name])
         for name, value in attrs:
             if name in URL_ATTRIBUTES and value:
-                if name == "srcset":
-                    self.info.urls.extend(part.split()[0] for part in value.split(",") if part.strip())
-                else:
-                    self.info.urls.append(value)
+                found = ([part.split()[0] for part in value.split(",") if part.strip()]
+                         if name == "srcset" else [value])
+                self.info.urls.extend(found)
+                if not (tag == "a" and name == "href"):
+                    self.info.requests.extend(found)
         if tag == "div":
             self._div_depth += 1
             classes = (attributes.get("class") or "").split()

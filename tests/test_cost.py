@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import copy
+import math
 import re
 from pathlib import Path
 
@@ -64,40 +65,67 @@ def test_format_flops(count, text):
     assert common.format_flops(count) == text
 
 
-def test_context_rows_for_llama2_7b():
+def test_context_rows_for_published_models():
     lengths = [2**p for p in range(10, 21)]
-    rows = cost.context_rows(cost.LLAMA2_7B, lengths, budget_bytes=80e9)
-    first = rows[0]  # n = 1,024: one head's fp16 table is 2 MiB, 32 heads make 64 MiB
-    assert (first["head_fp16_bytes"], first["head_fp32_bytes"]) == (2 * 2**20, 4 * 2**20)
-    assert first["layer_fp16_bytes"] == 64 * 2**20
-    d, d_ff = 4096, 11008
-    assert first["layer_flops"] == 8 * 1024 * d**2 + 4 * 1024**2 * d + 6 * 1024 * d * d_ff
-    assert [r["n"] for r in rows if not r["layer_fits"]][0] == 65536  # 32 x 8 GiB > 80 GB
-    assert [r["n"] for r in rows if not r["head_fits"]][0] == 262144  # 128 GiB > 80 GB
-    shares = [r["quadratic_share"] for r in rows]
-    assert shares == sorted(shares) and shares[-1] > 0.95
-    for earlier, later in zip(rows, rows[1:]):  # double n: every table 4x
-        assert later["head_fp16_bytes"] == 4 * earlier["head_fp16_bytes"]
+    rows = cost.context_rows([cost.LLAMA2_7B, cost.LLAMA3_8B], cost.A100, lengths)
+    first = rows[0]["models"]  # n = 1,024
+    # Keys and values, 32 layers x 32 heads x 128 numbers x 2 bytes: 512 KiB a token for Llama 2
+    # 7B; Llama 3 8B shares each key/value head between 4 query heads: a quarter of that.
+    assert first["Llama 2 7B"]["kv_cache_bytes"] == 1024 * 2 * 32 * 32 * 128 * 2
+    assert first["Llama 3 8B"]["kv_cache_bytes"] == first["Llama 2 7B"]["kv_cache_bytes"] // 4
+    d, d_ff, n = 4096, 14336, 1024
+    per_layer = 2 * 2 * n * d * d + 2 * 2 * n * d * 1024 + 4 * n * n * d + 6 * n * d * d_ff
+    assert first["Llama 3 8B"]["flops"] == 32 * per_layer
+    assert first["Llama 3 8B"]["seconds_at_peak"] == 32 * per_layer / 312e12
+    assert first["Llama 3 8B"]["layer_table_bytes"] == 32 * n * n * 2  # all heads, fp16
+    shares = [r["models"]["Llama 3 8B"]["quadratic_share"] for r in rows]
+    assert shares == sorted(shares) and shares[0] < 0.1 and shares[-1] > 0.9
+    for earlier, later in zip(rows, rows[1:]):  # double n: the cache 2x, every table 4x
+        for name in ("Llama 2 7B", "Llama 3 8B"):
+            e, l = earlier["models"][name], later["models"][name]
+            assert l["kv_cache_bytes"] == 2 * e["kv_cache_bytes"]
+            assert l["layer_table_bytes"] == 4 * e["layer_table_bytes"]
 
 
 def test_context_table_renders_the_slider_the_page_table_and_the_slider_json():
     script = stage.script_data_file("c3-context-table")
-    rendered = render.context_table(cost.context_table(lengths=[1024, 4096, 65536],
-                                                       budget_gb=80), src=script)
+    rendered = render.context_table(cost.context_table(lengths=[1024, 8192, 65536]), src=script)
     assert set(rendered.parts) == {"", "table"} and set(rendered.scripts) == {""}
     data = rendered.scripts[""]
     [slider] = rendered.parts[""]
     # The slider names the JSON it reads (site-root relative: the page's script resolves it
-    # against the site root) and starts at the model's trained context, labelled for screen
-    # readers.
+    # against the site root) and starts at the trained context of the model it prices,
+    # labelled for screen readers.
     assert f'data-src="{script}"' in slider and script == "data/page/c3-context-table.json"
     assert 'for="context-length"' in slider and 'id="context-length"' in slider
     assert 'value="1" ' in slider and 'max="2"' in slider
     fields = set(re.findall(r'data-field="(\w+)"', slider))
     assert fields <= set(data["rows"][0]["labels"])  # every field the page shows is in the JSON
-    assert f'>{data["rows"][1]["labels"]["head_fp16"]}<' in slider  # 32 MiB, rendered at build
+    assert f'>{data["rows"][1]["labels"]["kv_gqa"]}<' in slider  # 1 GiB, rendered at build
+    assert data["rows"][1]["labels"]["kv_gqa"] == "1 GiB"
     [table] = rendered.parts["table"]
-    assert "| **65,536** |" in table  # the first row that no longer fits is marked
+    assert "| 65,536 |" in table and "KV cache, Llama 3 8B" in table
+
+
+def _trained_length_data(past: float = 3.0) -> dict:
+    inside = [1.6] * 4 + [1.45] * 28
+    return {"trained": 32, "loss_by_position": inside + [past] * 96, "entropy_rate": 1.34,
+            "uniform_loss": 2.77, "vocab": 16, "final_training_loss": 1.48, "steps": 400,
+            "batch": 64, "seed": 0, "positions": 128,
+            "model": {"d_model": 64, "heads": 4, "layers": 2}}
+
+
+def test_trained_length_caption_reads_the_data():
+    [figure] = render.trained_length(_trained_length_data()).parts[""]
+    assert "past it, <strong>3.00</strong>" in figure.caption and "1.45 nats" in figure.caption
+    assert "trained here for 400 steps on 32-token sequences" in figure.caption
+
+
+def test_trained_length_experiment_on_a_tiny_model():
+    data = cost.trained_length(vocab=5, trained=8, d_model=16, heads=2, layers=1, steps=3,
+                               batch=8, lr=1e-3, seed=0, evaluate_multiple=2, threads=1)
+    assert len(data["loss_by_position"]) == 16 and data["positions"] == 16
+    assert 0 < data["entropy_rate"] < data["uniform_loss"] == pytest.approx(math.log(5))
 
 
 def test_the_slider_script_reads_the_path_the_markup_names():
@@ -239,26 +267,34 @@ def test_c2_fails_here_when_memory_does_not_grow_as_claimed(memory, side):
 
 
 def _context_data() -> dict:
-    return cost.context_table(lengths=[2**p for p in range(10, 21)], budget_gb=80)
+    return cost.context_table(lengths=[2**p for p in range(10, 21)])
 
 
-def test_c3_holds_for_llama2_7b():
-    verdict = section.c3_verdict({"c3-context-table": _context_data()})
+def _c3(table=None, run=None):
+    return section.c3_verdict({"c3-context-table": table or _context_data(),
+                               "c3-trained-length": run or _trained_length_data()})
+
+
+def test_c3_holds_for_the_published_models():
+    verdict = _c3()
     assert verdict.status == HOLDS
-    assert verdict.numbers["first length over budget"] == section.CONTEXT_FIRST_MISS
+    assert verdict.numbers["Llama 3 8B KV cache per token (bytes)"] == 131072
 
 
-@pytest.mark.parametrize("change", ["share", "budget", "small budget"])
-def test_c3_stops_the_build_on_contrary_arithmetic(change):
-    data = _context_data()
+@pytest.mark.parametrize("change", ["share", "cache", "sharing", "no rise"])
+def test_c3_stops_the_build_on_contrary_numbers(change):
+    data, run = _context_data(), None
+    gqa = data["rows"][5]["models"]["Llama 3 8B"]
     if change == "share":  # the n² share falls somewhere
-        data["rows"][5]["quadratic_share"] = data["rows"][4]["quadratic_share"] / 2
-    elif change == "budget":  # a budget so large that the tables always fit
-        data["budget_bytes"] = 10**20
-    else:  # a budget that the trained context already exceeds
-        data["budget_bytes"] = 10**6
+        gqa["quadratic_share"] = data["rows"][4]["models"]["Llama 3 8B"]["quadratic_share"] / 2
+    elif change == "cache":  # a cache that is not proportional to n
+        gqa["kv_cache_bytes"] += 1
+    elif change == "sharing":  # shared heads that save nothing
+        data["models"][1] = {**data["models"][1], "kv_heads": 32}
+    else:  # a model no worse past its training length
+        run = _trained_length_data(past=1.5)
     with pytest.raises(CriterionFailed):
-        section.c3_verdict({"c3-context-table": data})
+        _c3(data, run)
 
 
 def _chunked_data(worst: float = 1e-7) -> dict:

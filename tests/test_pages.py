@@ -4,6 +4,8 @@ through the claims' predicates, when a link goes."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from attnsheet.evidence.build import input_files
@@ -149,3 +151,16 @@ def test_p4_fails_on_a_hand_made_dict_that_hides_a_missing_link():
     data["p4-notebooks"]["linked"]["transformer.md"] = ["multi_head"]
     with pytest.raises(CriterionFailed, match="notebook links missing"):
         pointers(data)
+
+
+def test_every_reference_is_a_primary_source_cited_from_a_section_page():
+    text = (ROOT / "docs" / "references.md").read_text(encoding="utf-8")
+    entries = re.findall(r"\n\n(?P<entry>(?:.+\n)+?)\{ #(?P<id>[a-z0-9-]+) \}", text)
+    assert len(entries) >= 10
+    for entry, anchor in entries:
+        assert re.search(r"\]\(https://(arxiv\.org/abs|doi\.org)/", entry), anchor
+    pages = {p.name: p.read_text(encoding="utf-8") for p in (ROOT / "docs").glob("*.md")
+             if p.name != "references.md"}
+    uncited = [anchor for _, anchor in entries
+               if not any(f"references.md#{anchor})" in page for page in pages.values())]
+    assert not uncited, f"sources no section page cites: {uncited}"

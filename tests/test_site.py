@@ -67,10 +67,21 @@ def test_internal_links_and_anchors_resolve(built_site, pages, site_origin):
 
 
 def test_nothing_points_to_another_origin(built_site, pages, site_origin):
-    external = [f"{page}: {url}" for page, info in pages.items() for url in info.urls
+    external = [f"{page}: {url}" for page, info in pages.items() for url in info.requests
                 if resolve(built_site, page, url, site_origin)[2]]
     external += external_urls_in_assets(built_site, site_origin)
     assert not external, "requests that would leave the site:\n" + "\n".join(external)
+
+
+# Links a reader may follow off the site: the primary sources on the references page.
+SOURCE_HOSTS = ("https://arxiv.org/abs/", "https://doi.org/")
+
+
+def test_links_off_the_site_go_only_to_primary_sources(built_site, pages, site_origin):
+    outbound = [f"{page}: {url}" for page, info in pages.items() for url in info.urls
+                if url not in info.requests and resolve(built_site, page, url, site_origin)[2]
+                and not url.startswith(SOURCE_HOSTS)]
+    assert not outbound, "links off the site other than sources:\n" + "\n".join(outbound)
 
 
 def test_every_python_block_runs_as_copied(pages):

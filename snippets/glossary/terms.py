@@ -25,8 +25,15 @@ rnns = [m for m in model.modules() if isinstance(m, torch.nn.RNNBase)]
 print(f"transformer: {len(model.layers)} attention layers, {len(rnns)} RNNs")
 assert not rnns
 
-# Context window: the score table holds n * n numbers per head,
-# so the number of tokens n cannot grow freely.
+# Context window: the tokens a model takes in at once. Longer costs more:
+# compute has an n * n part, and generating text keeps every token's keys
+# and values (a model shaped like Llama 3 8B, fp16).
+layers, kv_heads, head, width, ff = 32, 8, 128, 4096, 14336
 for n in (1_024, 8_192, 131_072):
-    table_mib = n * n * 2 / 2**20  # one fp16 score per (query, key) pair
-    print(f"context window {n:>7,d} tokens: {table_mib:>7,.0f} MiB per head")
+    linear = n * (4 * width * width + 4 * width * kv_heads * head)
+    linear += n * 6 * width * ff  # the feed-forward layers
+    square = 4 * n * n * width  # scores and blend: n * n pairs
+    cache_gib = 2 * layers * kv_heads * head * 2 * n / 2**30
+    print(f"context window {n:>7,d} tokens: "
+          f"{square / (linear + square):4.0%} of compute from n * n, "
+          f"key/value cache {cache_gib:5.1f} GiB")

@@ -4,8 +4,9 @@
 * `time_sweep` (C1): plain attention's time over n, the fitted exponent, the achieved FLOP/s
   and where the time goes (`time_breakdown`);
 * `memory_sweep` (C2): its peak memory over n beside the bytes of the n x n table;
-* `context_table` (C3): table memory and FLOPs per layer for a real model shape, 1k to 1M
-  tokens (`context_rows`);
+* `context_table` (C3): what a context of n tokens costs two published models, 1k to 1M tokens:
+  compute (and its time on an A100), the key/value cache, the avoidable score table;
+* `trained_length` (C3): a small model trained at one length, scored past it;
 * `chunked_check`, `sliding_window_error`, `side_by_side` (C4): the cheaper variants of
   `attnsheet.efficient`, checked and measured beside plain attention and torch's SDPA.
 
@@ -26,10 +27,17 @@ MATMUL_SIZE = 1024  # the reference matrix product: (size x size) @ (size x size
 BYTES_FP32 = 4
 BYTES_FP16 = 2
 
-# Llama 2 7B's published configuration (Touvron et al., 2023, "Llama 2: Open Foundation and
-# Fine-Tuned Chat Models"; the released config.json): plain multi-head attention in every layer.
-LLAMA2_7B = {"name": "Llama 2 7B", "layers": 32, "heads": 32, "head_size": 128,
+# Published configurations (each release's config.json): Llama 2 7B keeps a key and a value per
+# head (multi-head attention; Touvron et al., 2023), Llama 3 8B shares each key/value head
+# between 4 query heads (grouped-query attention, Ainslie et al., 2023; Grattafiori et al.,
+# 2024). `trained_context`: the sequence length of their pretraining.
+LLAMA2_7B = {"name": "Llama 2 7B", "layers": 32, "heads": 32, "kv_heads": 32, "head_size": 128,
              "d_model": 4096, "d_ff": 11008, "trained_context": 4096}
+LLAMA3_8B = {"name": "Llama 3 8B", "layers": 32, "heads": 32, "kv_heads": 8, "head_size": 128,
+             "d_model": 4096, "d_ff": 14336, "trained_context": 8192}
+# The accelerator the compute is priced on: an A100's peak dense matrix-multiply rate in
+# fp16/bf16 (312 TFLOP/s, as Dao, 2023, states it) and its larger memory.
+A100 = {"name": "NVIDIA A100 80 GB", "peak_flops": 312e12, "memory_bytes": 80e9}
 
 METHODS = ("plain", "chunked", "sliding window", "SDPA")
 
@@ -37,9 +45,11 @@ METHODS = ("plain", "chunked", "sliding window", "SDPA")
 # --- formulas -------------------------------------------------------------------------------
 
 
-def projection_flops(n: int, d_model: int) -> int:
-    """x @ w_q, x @ w_k, x @ w_v and the output projection: 4 products of (n, d) @ (d, d)."""
-    return 4 * 2 * n * d_model * d_model
+def projection_flops(n: int, d_model: int, kv_width: int | None = None) -> int:
+    """x @ w_q and the output projection (n, d) @ (d, d), and x @ w_k, x @ w_v, which are
+    (n, d) @ (d, kv_width) (kv_width = d unless key/value heads are shared)."""
+    kv_width = d_model if kv_width is None else kv_width
+    return 2 * 2 * n * d_model * d_model + 2 * 2 * n * d_model * kv_width
 
 
 def attention_flops(n: int, d_model: int) -> int:
@@ -188,34 +198,126 @@ def memory_sweep(*, lengths: list[int], fit_from: int, threads: int) -> dict:
 # --- C3: why context windows exist ------------------------------------------------------------
 
 
-def context_rows(model: dict, lengths: list[int], budget_bytes: float) -> list[dict]:
-    """One row per context length: score-table bytes and FLOPs per layer for `model`."""
-    d_model, heads = model["d_model"], model["heads"]
+def kv_cache_bytes(model: dict, n: int, bytes_per_value: int = BYTES_FP16) -> int:
+    """Keys and values of n tokens kept for generation: 2 x layers x key/value heads x head
+    size numbers per token."""
+    return 2 * model["layers"] * model["kv_heads"] * model["head_size"] * bytes_per_value * n
+
+
+def forward_flops(model: dict, n: int) -> tuple[int, int]:
+    """(all FLOPs, the n^2 part's) of one forward pass over n tokens through every layer
+    (the embedding and output layers aside)."""
+    d_model = model["d_model"]
+    quadratic = attention_flops(n, d_model)
+    per_layer = (projection_flops(n, d_model, model["kv_heads"] * model["head_size"])
+                 + quadratic + feed_forward_flops(n, d_model, model["d_ff"]))
+    return model["layers"] * per_layer, model["layers"] * quadratic
+
+
+def context_rows(models: list[dict], device: dict, lengths: list[int]) -> list[dict]:
+    """One row per context length n: for each model, one forward pass's FLOPs, the share of
+    the n^2 part, its time at the device's peak rate, the key/value cache, and one layer's
+    score tables (all heads, fp16) if they were held whole."""
     rows = []
     for n in lengths:
-        quadratic = attention_flops(n, d_model)
-        total = (projection_flops(n, d_model) + quadratic
-                 + feed_forward_flops(n, d_model, model["d_ff"]))
-        layer_fp16 = heads * table_bytes(n, BYTES_FP16)
-        rows.append({
-            "n": n,
-            "head_fp16_bytes": table_bytes(n, BYTES_FP16),
-            "head_fp32_bytes": table_bytes(n, BYTES_FP32),
-            "layer_fp16_bytes": layer_fp16,
-            "layer_flops": total,
-            "quadratic_share": quadratic / total,
-            "layer_fits": layer_fp16 <= budget_bytes,
-            "head_fits": table_bytes(n, BYTES_FP16) <= budget_bytes,
-        })
+        row = {"n": n, "models": {}}
+        for model in models:
+            flops, quadratic = forward_flops(model, n)
+            table = model["heads"] * table_bytes(n, BYTES_FP16)
+            row["models"][model["name"]] = {
+                "flops": flops, "flops_per_token": flops / n, "quadratic_share": quadratic / flops,
+                "seconds_at_peak": flops / device["peak_flops"],
+                "kv_cache_bytes": kv_cache_bytes(model, n),
+                "layer_table_bytes": table,
+                "kv_cache_fits": kv_cache_bytes(model, n) <= device["memory_bytes"],
+                "layer_table_fits": table <= device["memory_bytes"],
+            }
+        rows.append(row)
     return rows
 
 
-def context_table(*, lengths: list[int], budget_gb: int) -> dict:
-    """Score-table memory and FLOPs per layer of Llama 2 7B, over context lengths, against a
-    memory budget of `budget_gb` GB (10^9 bytes)."""
-    budget = budget_gb * 10**9
-    return {"model": LLAMA2_7B, "budget_gb": budget_gb, "budget_bytes": budget,
-            "rows": context_rows(LLAMA2_7B, lengths, budget)}
+def context_table(*, lengths: list[int]) -> dict:
+    """What a context of n tokens costs two published models on one A100: compute, the
+    key/value cache (with and without grouped-query attention) and the avoidable score table."""
+    models = [LLAMA2_7B, LLAMA3_8B]
+    return {"models": models, "device": A100, "rows": context_rows(models, A100, lengths)}
+
+
+def markov_source(vocab: int, seed: int, sharpness: float = 2.5):
+    """A random order-2 Markov chain over `vocab` symbols: (next-symbol table (v, v, v), its
+    entropy rate in nats, the best loss any model can reach on it)."""
+    import torch
+
+    generator = torch.Generator().manual_seed(seed)
+    table = torch.softmax(torch.randn(vocab, vocab, vocab, generator=generator) * sharpness, -1)
+    entropy = float(-(table * table.log()).sum(-1).mean())  # pairs equally likely, roughly
+    return table, entropy
+
+
+def markov_sequences(table, count: int, length: int, seed: int):
+    """`count` sequences of `length` symbols drawn from the chain, (count, length) int64."""
+    import torch
+
+    generator = torch.Generator().manual_seed(seed)
+    vocab = table.shape[0]
+    x = torch.randint(vocab, (count, length), generator=generator)
+    for t in range(2, length):
+        x[:, t] = torch.multinomial(table[x[:, t - 2], x[:, t - 1]], 1, generator=generator)[:, 0]
+    return x
+
+
+def trained_length(*, vocab: int, trained: int, d_model: int, heads: int, layers: int,
+                   steps: int, batch: int, lr: float, seed: int, evaluate_multiple: int,
+                   threads: int) -> dict:
+    """C3(c): a small causal transformer (the library's blocks, sinusoidal positions) trained
+    on sequences of `trained` tokens from a Markov source, then scored at every position of
+    sequences `evaluate_multiple` times longer: mean next-token loss per position."""
+    import torch
+    from torch import nn
+
+    from ..transformer import TransformerBlock, causal_mask, sinusoidal_positions
+
+    class Model(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.embed = nn.Embedding(vocab, d_model)
+            self.blocks = nn.ModuleList(TransformerBlock(d_model, heads, 4 * d_model)
+                                        for _ in range(layers))
+            self.norm, self.out = nn.LayerNorm(d_model), nn.Linear(d_model, vocab)
+
+        def forward(self, ids):  # (b, n) -> logits (b, n, vocab)
+            n = ids.shape[-1]
+            h = self.embed(ids) + sinusoidal_positions(n, d_model)
+            for block in self.blocks:
+                h = block(h, causal_mask(n))
+            return self.out(self.norm(h))
+
+    with measure.num_threads(threads):
+        torch.manual_seed(seed)
+        table, entropy = markov_source(vocab, seed)
+        model = Model()
+        optimiser = torch.optim.Adam(model.parameters(), lr=lr)
+        train = markov_sequences(table, steps * batch // 4, trained + 1, seed + 1)
+        order = torch.Generator().manual_seed(seed + 2)
+        losses = []
+        for _ in range(steps):
+            ids = train[torch.randint(len(train), (batch,), generator=order)]
+            logits = model(ids[:, :-1])
+            loss = nn.functional.cross_entropy(logits.flatten(0, 1), ids[:, 1:].flatten())
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+            losses.append(loss.item())
+        test = markov_sequences(table, 256, evaluate_multiple * trained + 1, seed + 3)
+        with torch.no_grad():
+            logits = model(test[:, :-1])  # (256, n, vocab)
+            per_position = nn.functional.cross_entropy(
+                logits.transpose(1, 2), test[:, 1:], reduction="none").mean(0)
+    return {"trained": trained, "positions": evaluate_multiple * trained,
+            "loss_by_position": per_position.tolist(), "final_training_loss": losses[-1],
+            "entropy_rate": entropy, "uniform_loss": math.log(vocab), "vocab": vocab,
+            "model": {"d_model": d_model, "heads": heads, "layers": layers},
+            "steps": steps, "batch": batch, "seed": seed}
 
 
 # --- C4: cheaper attention ------------------------------------------------------------------

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from ..figures import MARKERS
 from ..spec import Figure, MachineLine, Rendered
-from .common import format_bytes, format_flops, legend, lengths_axis, markdown_table, ms
+from .common import (format_bytes, format_flops, legend, lengths_axis, markdown_table, ms,
+                     three_digits)
 
 
 def _growth(values: list[float]) -> list[float]:
@@ -206,66 +207,74 @@ def memory_sweep(data: dict) -> Rendered:
 
 # --- C3 -------------------------------------------------------------------------------------
 
-_CONTEXT_FIELDS = ("n", "head_fp16", "head_fp32", "layer_fp16", "layer_flops",
-                   "quadratic_share")
+
+def duration(seconds: float) -> str:
+    """A compute time as a reader says it: 3.1 ms, 2.4 s, 3.5 min, 1.2 h."""
+    if seconds < 1:
+        return ms(seconds)
+    for unit, size in (("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{three_digits(seconds / size)} {unit}"
+    return f"{three_digits(seconds)} s"
 
 
-def context_labels(row: dict) -> dict[str, str]:
-    """The strings the page and the slider show for one row, formatted in one place."""
+def context_labels(row: dict, names: tuple[str, str]) -> dict[str, str]:
+    """The strings the page and the slider show for one row, formatted in one place:
+    `names` = (the model with a key/value pair per head, the one with shared pairs)."""
+    mha, gqa = (row["models"][name] for name in names)
     return {
         "n": f"{row['n']:,}",
-        "head_fp16": format_bytes(row["head_fp16_bytes"]),
-        "head_fp32": format_bytes(row["head_fp32_bytes"]),
-        "layer_fp16": format_bytes(row["layer_fp16_bytes"]),
-        "layer_flops": format_flops(row["layer_flops"]),
-        "quadratic_share": f"{row['quadratic_share']:.0%}",
-        "layer_fits": "yes" if row["layer_fits"] else "no",
+        "flops": format_flops(gqa["flops"]),
+        "quadratic_share": f"{gqa['quadratic_share']:.0%}",
+        "seconds": duration(gqa["seconds_at_peak"]),
+        "kv_mha": format_bytes(mha["kv_cache_bytes"]),
+        "kv_gqa": format_bytes(gqa["kv_cache_bytes"]),
+        "table": format_bytes(gqa["layer_table_bytes"]),
     }
+
+
+_CONTEXT_HEADER = ("n", "FLOPs, one pass", "from n²", "at A100 peak", "KV cache, {mha}",
+                   "KV cache, {gqa}", "one layer's score tables")
+_CONTEXT_FIELDS = ("n", "flops", "quadratic_share", "seconds", "kv_mha", "kv_gqa", "table")
 
 
 def context_table(data: dict, *, src: str) -> Rendered:
     """The slider (part ""), the same numbers as a table (part "table"), and the slider's
     JSON; `src` is the site-root-relative path the JSON is published at."""
-    model, budget_gb = data["model"], data["budget_gb"]
-    rows = [{**row, "labels": context_labels(row)} for row in data["rows"]]
-    first_layer_miss = next((r for r in rows if not r["layer_fits"]), None)
-    first_head_miss = next((r for r in rows if not r["head_fits"]), None)
-    heads = model["heads"]
-    header = ["n", "1 head fp16", "1 head fp32", f"{heads} heads fp16", "FLOPs", "from n²"]
-    table_rows = []
-    for row in rows:
-        cells = [row["labels"][key].replace(" ", "\u00a0")  # a number stays with its unit
-                 for key in _CONTEXT_FIELDS]
-        if row is first_layer_miss or row is first_head_miss:
-            cells = [f"**{cell}**" for cell in cells]
-        table_rows.append(cells)
-    misses = [f"the first length where {what} no longer {verb} in {budget_gb} GB "
-              f"(n = {row['n']:,})"
-              for row, what, verb in ((first_layer_miss, "one layer’s tables", "fit"),
-                                      (first_head_miss, "a single head’s table", "fits"))
-              if row]
+    mha, gqa = data["models"]
+    names = (mha["name"], gqa["name"])
+    device = data["device"]
+    rows = [{"n": row["n"], "labels": context_labels(row, names)} for row in data["rows"]]
+    header = [h.format(mha=mha["name"], gqa=gqa["name"]) for h in _CONTEXT_HEADER]
+    table_rows = [[row["labels"][key].replace(" ", "\u00a0") for key in _CONTEXT_FIELDS]
+                  for row in rows]  # a number stays with its unit
+    ratio = (mha["heads"] // mha["kv_heads"], gqa["heads"] // gqa["kv_heads"])
     intro = (
-        f"{model['name']}: {model['layers']} layers, each with {heads} heads of size "
-        f"{model['head_size']} (model width {model['d_model']:,}, feed-forward width "
-        f"{model['d_ff']:,}), trained with a {model['trained_context']:,}-token context. "
-        f"Memory: one n × n table of scores per head and layer, if it were held whole as plain "
-        f"attention holds it, at 2 bytes a score (fp16) or 4 (fp32). *FLOPs*: one layer's, "
-        f"projections <code>8nd²</code> + scores and blend <code>4n²d</code> + feed-forward "
-        f"<code>6nd·d_ff</code>; *from n²*: the share of the scores and blend."
-        + (f" In bold: {' and '.join(misses)}." if misses else "") + "\n\n"
+        f"Published configurations: {mha['name']} ({mha['layers']} layers, {mha['heads']} heads "
+        f"of size {mha['head_size']}, a key/value pair per head, trained on "
+        f"{mha['trained_context']:,}-token sequences) and {gqa['name']} (the same width, "
+        f"{gqa['kv_heads']} key/value heads shared by {gqa['heads']} query heads, "
+        f"{ratio[1]} per pair, trained on {gqa['trained_context']:,}). *FLOPs*: one forward pass "
+        f"of {gqa['name']} over n tokens, every layer: projections, scores and blend "
+        f"<code>4n²d</code>, feed-forward; *from n²*: the share of the scores and blend. "
+        f"*At A100 peak*: those FLOPs at {device['peak_flops'] / 1e12:.0f} TFLOP/s, a lower "
+        f"bound no real run reaches. *KV cache*: keys and values of n tokens in fp16, kept for "
+        f"generation. *Score tables*: one layer's n × n tables, all heads, fp16, if held whole "
+        f"(chunked attention never holds them).\n\n"
     )
-    start = next((i for i, row in enumerate(rows) if row["n"] == model["trained_context"]), 0)
+    start = next((i for i, row in enumerate(rows) if row["n"] == gqa["trained_context"]), 0)
     return Rendered(
-        parts={"": [slider_html(model, budget_gb, rows, start, src)],
+        parts={"": [slider_html(data, rows, start, src)],
                "table": [intro + markdown_table(header, table_rows)]},
-        scripts={"": {"model": model, "budget_gb": budget_gb, "rows": rows}},
+        scripts={"": {"models": data["models"], "device": device, "rows": rows}},
     )
 
 
-def slider_html(model: dict, budget_gb: int, rows: list[dict], start: int, src: str) -> str:
+def slider_html(data: dict, rows: list[dict], start: int, src: str) -> str:
     """The slider's markup, showing row `start`; javascripts/context-window.js brings it to
     life from the JSON at `data-src` (and unhides it: without JavaScript the table says it
     all)."""
+    mha, gqa = data["models"]
     labels = rows[start]["labels"]
 
     def field(name: str) -> str:
@@ -273,20 +282,61 @@ def slider_html(model: dict, budget_gb: int, rows: list[dict], start: int, src: 
 
     return (
         f'<div class="context-slider" data-context-slider data-src="{src}" hidden>\n'
-        f'<label for="context-length">Context length for {model["name"]}: '
-        f'{field("n")} tokens</label>\n'
+        f'<label for="context-length">Context length: {field("n")} tokens</label>\n'
         f'<input type="range" id="context-length" min="0" max="{len(rows) - 1}" step="1" '
         f'value="{start}" aria-valuetext="{labels["n"]} tokens">\n'
         '<ul aria-live="polite">\n'
-        f'<li>One head’s score table in one layer: {field("head_fp16")} in fp16, '
-        f'{field("head_fp32")} in fp32</li>\n'
-        f'<li>All {model["heads"]} heads of one layer, fp16: {field("layer_fp16")}; fits in '
-        f'{budget_gb} GB: {field("layer_fits")}</li>\n'
-        f'<li>One layer’s FLOPs: {field("layer_flops")}, {field("quadratic_share")} of them '
-        f'from the n² part</li>\n'
+        f'<li>Compute, one pass of {gqa["name"]}: {field("flops")}, {field("quadratic_share")} '
+        f'of it from the n² part; {field("seconds")} at an A100\u2019s peak rate</li>\n'
+        f'<li>Key/value cache: {field("kv_mha")} for {mha["name"]} (a pair per head), '
+        f'{field("kv_gqa")} for {gqa["name"]} (shared pairs)</li>\n'
+        f'<li>One layer\u2019s score tables, if held whole: {field("table")} '
+        f'(avoidable: see below)</li>\n'
         '</ul>\n'
         '</div>\n'
     )
+
+
+def trained_length(data: dict) -> Rendered:
+    """Loss by position of the model trained at one length, scored past it."""
+    losses, trained = data["loss_by_position"], data["trained"]
+    inside = sum(losses[trained // 2:trained]) / (trained - trained // 2)
+    past = sum(losses[trained:]) / (len(losses) - trained)
+    positions = list(range(1, len(losses) + 1))
+
+    def draw(colors):
+        import matplotlib.pyplot as plt
+
+        figure, axes = plt.subplots(figsize=(6.4, 3.2))
+        axes.plot(positions, losses, color=colors["series"][0], marker=MARKERS[0],
+                  markersize=2.5, label="model trained on sequences of "
+                                        f"{trained} tokens")
+        axes.axvline(trained + 0.5, color=colors["muted"], linestyle="--")
+        axes.axhline(data["entropy_rate"], color=colors["series"][2], linestyle=":",
+                     label="the best any model can do")
+        axes.axhline(data["uniform_loss"], color=colors["series"][1], linestyle="-.",
+                     label=f"guessing among {data['vocab']} symbols")
+        axes.set_xlabel("position in the sequence")
+        axes.set_ylabel("next-token loss (nats)")
+        axes.grid(color=colors["grid"], linewidth=0.6)
+        legend(axes, colors, "center right")
+        figure.tight_layout()
+        return figure
+
+    alt = (f"Next-token loss by position, 1 to {len(losses)}, for a model trained on "
+           f"{trained}-token sequences: about {inside:.2f} nats up to position {trained}, "
+           f"then {past:.2f} past it, above the {data['uniform_loss']:.2f} of guessing.")
+    caption = (
+        f"A {data['model']['layers']}-layer causal transformer built from the library's "
+        f"blocks, with sinusoidal positions, trained here for {data['steps']} steps on "
+        f"{trained}-token sequences from a random order-2 Markov source, then scored on "
+        f"sequences {len(losses) // trained} times as long. Inside its training length its "
+        f"loss is {inside:.2f} nats (the source allows {data['entropy_rate']:.2f}); past it, "
+        f"<strong>{past:.2f}</strong>, worse than guessing ({data['uniform_loss']:.2f}). "
+        f"Positions it never saw in training are not understood: the length a model was "
+        f"trained at is its working window, and training longer costs the n² above."
+    )
+    return Rendered(parts={"": [Figure(draw, alt, caption)]})
 
 
 # --- C4 -------------------------------------------------------------------------------------

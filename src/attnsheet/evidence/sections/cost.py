@@ -11,7 +11,7 @@ from ..stage import script_data_file
 MEASURE_THREADS = 1
 TIME_FIT_FROM_MULTIPLE = 16  # C1's time fit starts at n = 16 d, where n >> d
 MEMORY_FIT_FROM = 1024  # C2's memory fit: the lengths where fixed costs weigh little
-CONTEXT_BUDGET_GB = 80  # C3: the memory of one large accelerator
+TRAINED_LENGTH = 32  # C3(c): the sequence length the small model is trained at
 
 EXPERIMENTS: tuple[Experiment, ...] = (
     Experiment("c1-flop-check", "attnsheet.experiments.cost:flop_check",
@@ -26,7 +26,11 @@ EXPERIMENTS: tuple[Experiment, ...] = (
                 "threads": MEASURE_THREADS},
                timing=True),
     Experiment("c3-context-table", "attnsheet.experiments.cost:context_table",
-               {"lengths": [2**p for p in range(10, 21)], "budget_gb": CONTEXT_BUDGET_GB}),
+               {"lengths": [2**p for p in range(10, 21)]}),
+    Experiment("c3-trained-length", "attnsheet.experiments.cost:trained_length",
+               {"vocab": 16, "trained": TRAINED_LENGTH, "d_model": 64, "heads": 4, "layers": 2,
+                "steps": 400, "batch": 64, "lr": 3e-3, "seed": 0, "evaluate_multiple": 4,
+                "threads": 1}),
     Experiment("c4-chunked-check", "attnsheet.experiments.cost:chunked_check",
                {"tolerance": 1e-5, "cases": [
                    {"n": 100, "chunk": 7, "mask": "none"},
@@ -63,10 +67,14 @@ EVIDENCE: tuple[Evidence, ...] = (
              "Measured peak memory of plain attention over n beside the bytes of the n x n table.",
              render=_RENDER + "memory_sweep", data=("c2-memory-sweep",)),
     Evidence(CONTEXT, "cost.md#context-window",
-             "Score-table memory and FLOPs per layer of Llama 2 7B from 1k to 1M tokens "
-             "(the slider, its JSON, and the same numbers as a table).",
+             "Compute, key/value cache and score tables of Llama 2 7B and Llama 3 8B from 1k "
+             "to 1M tokens (the slider, its JSON, and the same numbers as a table).",
              render=_RENDER + "context_table", data=("c3-context-table",),
              params={"src": script_data_file(CONTEXT)}),
+    Evidence("c3-trained-length", "cost.md#trained-length",
+             "A small transformer trained at one length, its loss at every position of "
+             "sequences four times as long.",
+             render=_RENDER + "trained_length", data=("c3-trained-length",)),
     Evidence("c4-chunked-check", "cost.md#exact-in-chunks",
              "Chunked attention with an online softmax equals plain attention and SDPA "
              "within 1e-5 in float32.",
@@ -92,9 +100,10 @@ TIME_EXPONENT_BAND = (1.5, 2.5)
 # at most 1.4: on average at most 2.6x per doubling, against 4x for the table).
 PLAIN_MEMORY_BAND = (1.8, 2.2)
 LINEAR_MEMORY_MAX = 1.4
-# C3: Llama 2 7B's tables for one layer (all heads, fp16) fit the budget up to the trained
-# context and stop fitting at this length.
-CONTEXT_FIRST_MISS = 65_536
+# C3: past its training length a model's loss rises at least this much (mean loss over
+# positions L..4L against L/2..L).
+PAST_TRAINED_RISE = 1.5
+
 # C4: a window that covers every token is full attention again (relative error), and
 # chunked attention's peak memory exponent is at least this much below plain attention's.
 FULL_WINDOW_ERROR = 1e-5
@@ -146,27 +155,48 @@ def c2_verdict(data: dict) -> Verdict:
 
 
 def c3_verdict(data: dict) -> Verdict:
-    table = data["c3-context-table"]
-    rows, budget = table["rows"], table["budget_bytes"]
-    trained = table["model"]["trained_context"]
-    shares = [row["quadratic_share"] for row in rows]
+    """(a) compute: the n² share of a forward pass grows with n, past half; (b) memory: the
+    key/value cache grows exactly like n, shared key/value heads divide it, and it, not the
+    avoidable score table, is what must fit; (c) a model scored past its training length is
+    much worse there."""
+    table, run = data["c3-context-table"], data["c3-trained-length"]
+    mha, gqa = (model["name"] for model in table["models"])
+    rows = table["rows"]
+    shares = [row["models"][gqa]["quadratic_share"] for row in rows]
     must(all(later > earlier for earlier, later in zip(shares, shares[1:])),
-         f"the n² share of a layer's FLOPs does not grow with every length: {shares}")
-    fits = {row["n"]: row["layer_fp16_bytes"] <= budget for row in rows}
-    first_miss = next((n for n, fit in fits.items() if not fit), None)
-    must(all(fit for n, fit in fits.items() if n <= trained),
-         f"one layer's score tables exceed the budget within the trained context ({trained})")
-    must(first_miss == CONTEXT_FIRST_MISS and all(not fit for n, fit in fits.items()
-                                                  if n >= CONTEXT_FIRST_MISS),
-         f"one layer's score tables first exceed the budget at n = {first_miss}, not from "
-         f"{CONTEXT_FIRST_MISS} on")
-    share = shares[[row["n"] for row in rows].index(first_miss)]
-    return Verdict(HOLDS, {"first length over budget": first_miss, "budget GB":
-                           table["budget_gb"], "n² share there": round(share, 3),
-                           "n² share at the longest": round(shares[-1], 3)},
-                   f"the n² share of a layer's FLOPs grows with n, to {shares[-1]:.0%}, and one "
-                   f"layer's score tables stop fitting {table['budget_gb']} GB at n = "
-                   f"{first_miss:,}")
+         f"the n² share of a forward pass does not grow with every length: {shares}")
+    half = next((row["n"] for row, share in zip(rows, shares) if share > 0.5), None)
+    must(half is not None, "the n² part never makes up half of the compute")
+    first, last = rows[0], rows[-1]
+    for name in (mha, gqa):
+        per_token = first["models"][name]["kv_cache_bytes"] / first["n"]
+        must(all(row["models"][name]["kv_cache_bytes"] == per_token * row["n"] for row in rows),
+             f"{name}'s key/value cache does not grow exactly like n")
+    shared = [m["heads"] // m["kv_heads"] for m in table["models"]]
+    ratio = first["models"][mha]["kv_cache_bytes"] / first["models"][gqa]["kv_cache_bytes"]
+    must(ratio == shared[1] / shared[0],
+         f"sharing key/value heads {shared[1]} ways divides the cache by {ratio}, not "
+         f"{shared[1] / shared[0]}")
+    trained, losses = run["trained"], run["loss_by_position"]
+    inside = sum(losses[trained // 2:trained]) / (trained - trained // 2)
+    past = sum(losses[trained:]) / (len(losses) - trained)
+    must(past >= PAST_TRAINED_RISE * inside,
+         f"past its training length the model's loss is {past:.2f}, not {PAST_TRAINED_RISE}× "
+         f"its {inside:.2f} inside it")
+    cache_at_1m = last["models"][mha]["kv_cache_bytes"]
+    return Verdict(HOLDS, {
+        "n² share at 1k, 1M": [round(shares[0], 3), round(shares[-1], 3)],
+        "n² past half from n": half,
+        f"{mha} KV cache per token (bytes)": int(first["models"][mha]["kv_cache_bytes"]
+                                                  / first["n"]),
+        f"{gqa} KV cache per token (bytes)": int(first["models"][gqa]["kv_cache_bytes"]
+                                                  / first["n"]),
+        f"{mha} KV cache at {last['n']:,} (GB)": round(cache_at_1m / 1e9, 1),
+        "loss inside / past the trained length": [round(inside, 3), round(past, 3)],
+    }, f"the n² part is over half of a forward pass from n = {half:,} on; the key/value "
+       f"cache grows like n (sharing heads {shared[1]} ways cuts it {ratio:.0f}×); a model "
+       f"trained on {trained} tokens scores {past:.2f} nats past them against {inside:.2f} "
+       f"inside")
 
 
 def c4_verdict(data: dict) -> Verdict:
@@ -224,13 +254,15 @@ CLAIMS: tuple[Claim, ...] = (
               f"(fitted exponent at most {LINEAR_MEMORY_MAX}) in the side-by-side run."),
           predicate=c2_verdict),
     Claim("C3", "cost.md",
-          "That cost is why models have a context window.",
-          ("c3-context-table",),
+          "That cost is the main reason models have a context window.",
+          ("c3-context-table", "c3-trained-length"),
           criterion=(
-              "Deterministic arithmetic for Llama 2 7B: the n² share of one layer's FLOPs "
-              "grows with every listed length, and one layer's fp16 score tables (all heads) "
-              f"fit {CONTEXT_BUDGET_GB} GB up to the trained context and stop fitting from "
-              f"n = {CONTEXT_FIRST_MISS:,} on."),
+              "Computed from published configurations (Llama 2 7B, Llama 3 8B): the n² part's "
+              "share of a forward pass grows with every listed length and passes half; the "
+              "key/value cache grows exactly like n and shared key/value heads divide it by "
+              "the sharing factor. Trained here (deterministic, seeded): a model trained on "
+              f"{TRAINED_LENGTH}-token sequences has a mean loss past that length at least "
+              f"{PAST_TRAINED_RISE}× its loss just inside it."),
           predicate=c3_verdict),
     Claim("C4", "cost.md",
           "Much research widens the window cheaply (exact chunked attention, sliding windows).",
