@@ -202,8 +202,11 @@ def _side_data(chunked: float = 1.0, sdpa: float = 1.0, plain: float = 2.0) -> d
                                             (render.side_by_side, _side_data())])
 def test_timing_renderers_show_a_figure_the_machine_and_a_table(function, data):
     rendered = function(data)
-    figure, machine = rendered.parts[""]
+    *heading, figure, machine = rendered.parts[""]  # the time sweep titles its own section
     assert isinstance(figure, Figure) and isinstance(machine, MachineLine)
+    if heading:
+        assert re.fullmatch(r"## The work: four times per doubling, \d+\.\d× the time here "
+                            r"\{#the-work\}\n", heading[0])
     assert machine.machine == MACHINE and set(rendered.parts) == {"", "table"}
     import matplotlib
 
@@ -216,7 +219,7 @@ def test_timing_renderers_show_a_figure_the_machine_and_a_table(function, data):
 def test_time_sweep_names_where_the_biggest_step_is_not_its_cause():
     data = _time_data()
     data["seconds"][3] *= 3  # 512 -> 1,024 is the biggest step, across the cache line
-    caption = render.time_sweep(data).parts[""][0].caption
+    caption = render.time_sweep(data).parts[""][1].caption
     assert "The biggest step (512 → 1,024) crosses the dotted line" in caption
     assert "does not measure cache misses" in caption
     assert "lifts the fit" not in caption
