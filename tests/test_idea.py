@@ -57,16 +57,17 @@ def test_experiment_returns_plain_data_and_echoes_its_parameters(graphs):
 def test_figure_caption_reads_the_counts_from_the_data(graphs):
     figure = dependency_figure(graphs).parts[""][0]
     assert isinstance(figure, Figure)
-    assert "x0 → h0 → h1 → h2 → h3 for recurrence, 3 hand-offs (n − 1)" in figure.caption
+    assert ("x0 → h0 → h1 → h2 → h3 for recurrence, 3 hand-offs between positions (n − 1)"
+            in figure.caption)
     assert "(10 of 16 pairs for the RNN, the lower triangle; 16 of 16 for attention)" \
         in figure.caption
-    assert "x0 → y3, is 1 edge." in figure.alt
+    assert "x0 → y3, is 1 hand-off." in figure.alt
 
 
 def test_o1_holds_on_the_models_graphs(graphs):
     verdict = path_counts({"o1-dependency-graphs": graphs})
     assert verdict.status == HOLDS
-    assert verdict.numbers == {"n": 4, "rnn hand-offs": 3, "attention links": 1}
+    assert verdict.numbers == {"n": 4, "rnn hand-offs": 3, "attention hand-offs": 1}
 
 
 def small_graphs(rnn_path, attn_path, n=3):
@@ -85,8 +86,8 @@ def test_o1_holds_on_a_chain_and_a_direct_link():
 
 
 @pytest.mark.parametrize("rnn_path, attn_path, message", [
-    ([["x", 0], ["y", 2]], [["x", 0], ["y", 2]], "hand-offs between states"),  # no chain
-    (CHAIN, [["x", 0], ["y", 1], ["y", 2]], "attention's longest path has 2 links"),
+    ([["x", 0], ["y", 2]], [["x", 0], ["y", 2]], "hand-offs between positions"),  # no chain
+    (CHAIN, [["x", 0], ["y", 1], ["y", 2]], "attention's longest path has 2 hand-offs"),
     (CHAIN, None, "does not run from input 0"),
 ], ids=["rnn without a chain", "attention with a chain", "no path"])
 def test_o1_fails_on_contrary_paths(rnn_path, attn_path, message):

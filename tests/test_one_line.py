@@ -23,7 +23,8 @@ def test_snippet_counts_n_minus_1_hand_offs_down_the_line_and_1_look(capsys):
     assert len(whisper) - 2 == n - 1
     assert look == ["x0", f"y{n - 1}"]
     printed = capsys.readouterr().out
-    assert f"{n - 1} hand-offs between words" in printed and "1 direct look" in printed
+    assert f"{n - 1} hand-offs between positions" in printed
+    assert "1 hand-off: a direct look" in printed
 
 
 def test_l1_shows_the_one_idea_figure_from_the_same_data():
@@ -37,14 +38,14 @@ def test_l1_shows_the_one_idea_figure_from_the_same_data():
 def test_l1_holds_on_the_library_models():
     verdict = L1.predicate({"o1-dependency-graphs": dependency_graphs(n=5, d=3, seed=1)})
     assert verdict.status == HOLDS
-    assert verdict.numbers == {"n": 5, "rnn hand-offs": 4, "attention links": 1}
+    assert verdict.numbers == {"n": 5, "rnn hand-offs": 4, "attention hand-offs": 1}
 
 
 def test_l1_fails_when_the_line_is_short():
     n = 3
     data = {"o1-dependency-graphs": {"n": n, "graphs": {
         "recurrence": {"depends": [[s <= t for s in range(n)] for t in range(n)],
-                       "longest_path": [["x", 0], ["y", 1], ["y", 2]]},  # one hand-off
+                       "longest_path": [["x", 0], ["y", 0], ["y", 2]]},  # one hand-off
         "attention": {"depends": [[True] * n] * n, "longest_path": [["x", 0], ["y", 2]]}}}}
-    with pytest.raises(CriterionFailed, match="1 hand-offs between states, not n - 1 = 2"):
+    with pytest.raises(CriterionFailed, match="1 hand-offs between positions, not n - 1 = 2"):
         L1.predicate(data)

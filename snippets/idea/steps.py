@@ -43,4 +43,5 @@ for name, model in [("RNN", rnn), ("attention", attention)]:
 past_only = np.tril(np.ones((n, n), dtype=bool))
 assert (depends(rnn) == past_only).all()  # the past only, in order
 assert depends(attention).all()  # everyone sees everyone
-print(f"sequential steps: RNN {n} (one per token), attention 1 (one product)")
+# From the first token to the last: n - 1 hand-offs in order, or one look.
+print(f"hand-offs from first to last token: RNN {n - 1}, attention 1")

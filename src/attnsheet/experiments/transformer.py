@@ -9,6 +9,7 @@ import textwrap
 from pathlib import Path
 
 # Input validation only: its loops run over argument names and shape dims, never over data.
+CHECK_PREFIX = "_check"  # methods that validate inputs, like the functions of SKIPPED_MODULES
 SKIPPED_MODULES = ("attnsheet._checks",)
 POSITION_LOOP = "range(n)"  # how the library's code loops over the n positions of a sequence
 
@@ -47,8 +48,9 @@ def loops_reachable(function, owner: type | None = None) -> dict:
     Calls `self.<name>(...)` resolve to methods of `owner` (sub-layers such as
     `self.w_q(x)` are torch modules, listed under "torch_layers"); plain names resolve to
     attnsheet functions in the function's module. Returns {"inspected": {qualified name:
-    [loops]}, "skipped": [...], "torch_layers": [...]}. Input checks (SKIPPED_MODULES) are
-    listed as skipped, not read; "position_loops" are the loops over the n positions.
+    [loops]}, "skipped": [...], "torch_layers": [...]}. Input checks (the functions of
+    SKIPPED_MODULES and methods named CHECK_PREFIX...) are listed as skipped, not read, for
+    the block and the RNN alike; "position_loops" are the loops over the n positions.
     """
     inspected: dict[str, list[str]] = {}
     skipped: set[str] = set()
@@ -70,7 +72,10 @@ def loops_reachable(function, owner: type | None = None) -> dict:
             if (isinstance(callee, ast.Attribute) and isinstance(callee.value, ast.Name)
                     and callee.value.id == "self" and cls is not None):
                 method = getattr(cls, callee.attr, None)
-                if _ours(method):
+                if _ours(method) and callee.attr.startswith(CHECK_PREFIX):
+                    # The block's own input checks, skipped like the RNN's (SKIPPED_MODULES).
+                    skipped.add(f"{method.__module__}.{method.__qualname__}")
+                elif _ours(method):
                     todo.append((method, cls))
                 elif method is None:  # an instance attribute: a torch sub-layer
                     torch_layers.add(callee.attr)

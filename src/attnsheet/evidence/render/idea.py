@@ -3,6 +3,7 @@ dependency graphs with their longest paths highlighted."""
 
 from __future__ import annotations
 
+from ...experiments.idea import hand_offs
 from ..spec import Figure, Rendered
 
 LETTERS = {"recurrence": "h", "attention": "y"}  # each model's outputs, in drawing order
@@ -50,9 +51,9 @@ def _draw(graphs: dict, n: int):
                                 "edgecolor": colors["accent"] if (kind, i) in path_nodes
                                 else colors["muted"],
                                 "linewidth": 1.6 if (kind, i) in path_nodes else 0.8})
-            steps = len(path) - 1
-            axes.set_title(f"{name}: {len(edges)} edges, longest path {steps} "
-                           f"edge{'s' if steps > 1 else ''}", fontsize=12)
+            between = hand_offs(path)
+            axes.set_title(f"{name}: longest path, {between} hand-off"
+                           f"{'s' if between != 1 else ''} between positions", fontsize=12)
             for row, text in ((0.0, "inputs"), (1.0, "outputs")):
                 axes.text(-0.6, row, text, ha="right", va="center", fontsize=11,
                           color=colors["muted"])
@@ -70,17 +71,16 @@ def dependency_figure(data) -> Rendered:
     n, graphs = data["n"], data["graphs"]
     rnn, attn = graphs["recurrence"], graphs["attention"]
     rnn_longest, attn_longest = rnn["longest_path"] or [], attn["longest_path"] or []
-    rnn_steps, attn_steps = len(rnn_longest) - 1, len(attn_longest) - 1
-    handoffs = rnn_steps - 1  # edges between two states
+    handoffs, attn_handoffs = hand_offs(rnn_longest), hand_offs(attn_longest)
     rnn_deps = sum(map(sum, rnn["depends"]))
     attn_deps = sum(map(sum, attn["depends"]))
     rnn_path, attn_path = path_text(rnn_longest, "h"), path_text(attn_longest, "y")
     alt = (
         f"Two dependency graphs over {n} positions, drawn from the library's code. Recurrence: "
         f"each state reads its own input and the state before it, so the longest path, "
-        f"{rnn_path}, has {rnn_steps} edges, {handoffs} of them hand-offs from state to state. "
+        f"{rnn_path}, passes {handoffs} hand-offs between positions. "
         f"Attention: every output reads every input directly, so the longest path, "
-        f"{attn_path}, is {attn_steps} edge{'s' if attn_steps != 1 else ''}."
+        f"{attn_path}, is {attn_handoffs} hand-off{'s' if attn_handoffs != 1 else ''}."
     )
     caption = (
         f"Derived, not drawn by hand: the autograd Jacobian of the library's Elman RNN and of "
@@ -88,7 +88,7 @@ def dependency_figure(data) -> Rendered:
         f"({rnn_deps} of {n * n} pairs for the RNN, the lower triangle; {attn_deps} of "
         f"{n * n} for attention), and autograd's record of the computation says which outputs "
         f"were computed from which. Highlighted, the longest path from the first input to the "
-        f"last output: {rnn_path} for recurrence, {handoffs} hand-offs (n − 1) one after "
-        f"another; {attn_path} for attention, one direct link."
+        f"last output: {rnn_path} for recurrence, {handoffs} hand-offs between positions "
+        f"(n − 1) one after another; {attn_path} for attention, {attn_handoffs} hand-off."
     )
     return Rendered(parts={"": [Figure(_draw(graphs, n), alt, caption)]})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ...experiments.idea import hand_offs
 from ..spec import HOLDS, Claim, Evidence, Experiment, Verdict, must
 
 EXPERIMENTS: tuple[Experiment, ...] = (
@@ -11,11 +12,12 @@ EXPERIMENTS: tuple[Experiment, ...] = (
 
 EVIDENCE: tuple[Evidence, ...] = (
     Evidence("idea-chain-snippet", "idea.md#count-the-steps",
-             "Counts sequential steps: an RNN needs n, attention one matrix product.",
+             "Counts hand-offs from the first token to the last: n - 1 for an RNN, 1 for "
+             "attention.",
              snippet="idea/steps.py"),
     Evidence("o1-dependency-figure", "idea.md#dependency-graphs",
              "Dependency graphs of the library's RNN and attention, from the autograd Jacobian "
-             "and graph; longest path n-1 hand-offs vs 1 direct link (light and dark SVG).",
+             "and graph; longest path n-1 hand-offs vs 1 (light and dark SVG).",
              render="attnsheet.evidence.render.idea:dependency_figure",
              data=("o1-dependency-graphs",)),
 )
@@ -23,7 +25,7 @@ EVIDENCE: tuple[Evidence, ...] = (
 
 def path_counts(data) -> Verdict:
     """O1 (and L1): from input 0 to output n-1, the RNN's longest path runs through every
-    state (n-1 hand-offs between states), attention's is one direct link; the RNN's outputs
+    state (n-1 hand-offs between positions), attention's is one hand-off; the RNN's outputs
     depend on exactly the inputs up to their own position, attention's on every input."""
     graphs = data["o1-dependency-graphs"]
     n, rnn, attn = graphs["n"], graphs["graphs"]["recurrence"], graphs["graphs"]["attention"]
@@ -32,24 +34,25 @@ def path_counts(data) -> Verdict:
     must(rnn_path[:1] + rnn_path[-1:] == ends and attn_path[:1] + attn_path[-1:] == ends,
          f"a longest path does not run from input 0 to output {n - 1}: "
          f"{rnn_path}, {attn_path}")
-    handoffs = sum(a[0] == b[0] == "y" for a, b in zip(rnn_path, rnn_path[1:]))
-    links = len(attn_path) - 1
+    handoffs, links = hand_offs(rnn_path), hand_offs(attn_path)  # between positions
     must(handoffs == n - 1 and len(rnn_path) == n + 1,
-         f"the RNN's longest path has {handoffs} hand-offs between states, not n - 1 = {n - 1}")
-    must(links == 1, f"attention's longest path has {links} links, not 1")
+         f"the RNN's longest path has {handoffs} hand-offs between positions, not "
+         f"n - 1 = {n - 1}")
+    must(links == 1 and len(attn_path) == 2,
+         f"attention's longest path has {links} hand-offs, not 1")
     lower = [[s <= t for s in range(n)] for t in range(n)]
     must(rnn["depends"] == lower,
          "the RNN's outputs do not depend on exactly the inputs up to their position")
     must(all(map(all, attn["depends"])), "an attention output does not depend on every input")
-    return Verdict(HOLDS, {"n": n, "rnn hand-offs": handoffs, "attention links": links},
+    return Verdict(HOLDS, {"n": n, "rnn hand-offs": handoffs, "attention hand-offs": links},
                    f"On {n} positions the longest path from the first input to the last "
-                   f"output is {handoffs} hand-offs (n − 1) for the RNN and {links} direct "
-                   "link for attention.")
+                   f"output passes {handoffs} hand-offs between positions (n − 1) for the RNN "
+                   f"and {links} for attention.")
 
 
 PATH_COUNTS = ("From the first input to the last output on n positions, derived from the code "
-               "(autograd Jacobian and graph): the RNN's longest path is n - 1 hand-offs "
-               "between states, attention's one direct link; the RNN's outputs depend on "
+               "(autograd Jacobian and graph): the RNN's longest path passes n - 1 hand-offs "
+               "between positions, attention's 1; the RNN's outputs depend on "
                "exactly the inputs up to their position, attention's on every input.")
 
 

@@ -13,7 +13,7 @@ EVIDENCE: tuple[Evidence, ...] = (
              snippet="one_line/hops.py"),
     Evidence("l1-dependency-figure", "one-line.md#the-line-and-the-room",
              "The one idea's dependency graphs, reused: the library's RNN is a line (n-1 "
-             "hand-offs), attention a room (1 direct link) (light and dark SVG).",
+             "hand-offs), attention a room (1 hand-off) (light and dark SVG).",
              render="attnsheet.evidence.render.idea:dependency_figure",
              data=("o1-dependency-graphs",)),
 )
