@@ -44,8 +44,9 @@ class Target:
 def _poke(value, draw, bad):
     """A copy of `value` (tensor or array) with `bad` at one drawn position."""
     value = value.clone() if isinstance(value, torch.Tensor) else np.array(value, copy=True)
-    flat = value.reshape(-1)
-    flat[draw(len(flat))] = bad
+    # An index, not reshape(-1): reshaping a non-contiguous tensor copies, and the poke
+    # would land in the copy.
+    value[np.unravel_index(draw(int(np.prod(value.shape))), tuple(value.shape))] = bad
     return value
 
 

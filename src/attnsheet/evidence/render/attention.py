@@ -326,8 +326,9 @@ What the numbers say, computed from the weights above:
   than on *street* with *tired*, and the reverse with *wide*. Over all {n_pairs} pairs, heads
   follow the referent {total['follows']} times and do the opposite {total['opposite']} times.
   {data['follow_main_and_other']} of the {pairs[0]['follows']} also follow it on at least
-  one other pair, {all_pairs}, and the most any head manages is {most} of {n_pairs}
-  ({_head(best)}).
+  one other pair, {all_pairs}, and the most any head manages is {most} of {n_pairs}.
+  At the margin below, the most is {data['per_head_follows_at_margin'][best[0]][best[1]]}
+  ({_head(best)}, the explorer's first head).
 - **{size} of these flips are small.** Asking that the gap between the two nouns change by at
   least {margin:g} when the adjective changes (less than the {1 / n_tokens:.3f} a token gets
   from an even spread), {_heads(pairs[0]['follows_at_margin'])} the referent on the
@@ -520,7 +521,9 @@ def it_blend(data) -> Rendered:
         f"(rows sum to 1 within {main['row_sum_error']:.0e}), and its output for <em>it</em> "
         f"is the blend of the value vectors in those proportions. Averaged over the heads, "
         f"[CLS] and [SEP] get {special:.0%}, <em>animal</em> {animal:.3f}. Even in "
-        f"{_head(best)}, the head that tracks the referent best, the blend is "
+        f"{_head(best)}, the head that follows the referent on the most pairs "
+        f"({data['per_head_follows_at_margin'][best[0]][best[1]]} of {len(data['pairs'])} at a "
+        f"margin of {data['margin']:g}), the blend is "
         + ", ".join(f"{value:.2f} {name}" for value, name in blend[:3])
         + "."
     )
