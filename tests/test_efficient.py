@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -181,7 +183,8 @@ def test_every_variant_gives_the_same_answer_or_the_same_refusal(scale, n, seed)
         try:
             answers[name] = variant()
         except ValueError as error:
-            answers[name] = str(error).split(":")[0]  # what was refused, without the numbers
+            # What was refused, without the counts (rounding differs between variants).
+            answers[name] = re.sub(r" \(\d+ NaN, \d+ inf\).*", "", str(error))
     kinds = {name: isinstance(a, str) for name, a in answers.items()}
     assert len(set(kinds.values())) == 1, f"some refused, some answered: {answers}"
     if kinds["plain"]:

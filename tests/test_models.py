@@ -98,7 +98,8 @@ def test_the_installed_weights_have_the_pinned_hash():
 def test_bad_inputs_are_named(model):
     with pytest.raises(ValueError, match="non-empty string"):
         model.encode("  ")
-    with pytest.raises(ValueError, match=r"ids must lie in \[0, 30522\)"):
+    with pytest.raises(ValueError, match=r"ids must hold ids from 0 to 30521 \(the vocabulary\): "
+                                         r"got 40000"):
         model.encoder(torch.tensor([101, 40000, 102]))
     with pytest.raises(ValueError, match=r"ids must be 1-D"):
         model.encoder(torch.tensor([[101, 102]]))

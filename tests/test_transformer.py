@@ -325,7 +325,7 @@ def test_forward_cached_rejects_bad_input():
     with pytest.raises(ValueError, match=r"cache.keys must have shape .*another block"):
         other = seeded_block(d_model=32, n_heads=2, d_ff=64)  # 2 heads of 16, not 4 of 8
         other.forward_cached(x[:, :1], cache)
-    with pytest.raises(ValueError, match="cache.keys and x_new must have the same dtype"):
+    with pytest.raises(ValueError, match="cache.keys and cache.values must have the same dtype"):
         block.forward_cached(x[:, :1], KVCache(cache.keys.double(), cache.values))
     with pytest.raises(ValueError, match="cache.keys and cache.values must have the same shape"):
         block.forward_cached(x[:, :1], KVCache(cache.keys, cache.values[:, :, :2]))

@@ -303,3 +303,105 @@ def require_mask(name: str, mask, n_q: int, n_k: int, batch_shape: tuple[int, ..
             f"query {first[-1]} may attend to no key, and a softmax over no keys is 0/0 = NaN "
             f"({n_dead} such row{'s' if n_dead > 1 else ''} in all)"
         )
+
+
+def require_device(name: str, device) -> torch.device | None:
+    """None, or a device torch can name and use here ("cpu", "cuda:0", a torch.device): as a
+    torch.device. A misspelt name or an absent accelerator would otherwise fail deep inside
+    torch with a RuntimeError that does not say which argument was wrong."""
+    if device is None:
+        return None
+    # bool is an int subclass, and torch would read device=True as "cuda:1".
+    if isinstance(device, bool) or not isinstance(device, (str, torch.device, numbers.Integral)):
+        raise ValueError(
+            f"{name} must be a torch.device or a name such as 'cpu' or 'cuda:0': got {device!r}"
+        )
+    try:
+        device = torch.device(device)
+        torch.empty(0, device=device)  # raises if torch cannot use it here
+    except (RuntimeError, AssertionError, ValueError) as error:  # AssertionError: no CUDA build
+        raise ValueError(f"{name} must be a device torch can use here: got {device!r} ({error})") \
+            from error
+    return device
+
+
+# --- seeds, choices, lists of sizes, large weight tables ------------------------------------
+
+
+def require_seed(name: str, value) -> int:
+    """A seed: an integer from 0 to 2**63 - 1, the range numpy and torch both take. Not a bool
+    (seed=True would silently be seed 1), not a float, not a negative number (numpy refuses it
+    with a message that does not name the argument; torch silently wraps it around)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise ValueError(f"{name} must be an integer seed: got {value!r}")
+    if not 0 <= value < 2**63:
+        raise ValueError(f"{name} must be a seed from 0 to 2**63 - 1: got {value!r}")
+    return int(value)
+
+
+def require_choice(name: str, value, allowed: tuple[str, ...]) -> str:
+    """One of the names in `allowed`, spelt exactly (no case folding, no list of one name)."""
+    if not isinstance(value, str) or value not in allowed:
+        raise ValueError(f"{name} must be one of {allowed}: got {value!r}")
+    return value
+
+
+def require_positive_ints(name: str, values) -> list[int]:
+    """A non-empty list or tuple of distinct positive integers (sizes, lengths, thread counts).
+    Distinct, because results keyed by the value would silently merge the repeats."""
+    if not isinstance(values, (list, tuple)) or not values:
+        raise ValueError(f"{name} must be a non-empty list of positive integers: got {values!r}")
+    for i, value in enumerate(values):
+        require_positive_int(f"{name}[{i}]", value)
+    if len(set(values)) != len(values):
+        raise ValueError(f"{name} must not repeat a value: got {list(values)!r}")
+    return [int(value) for value in values]
+
+
+def require_finite_by_sum(name: str, tensor, hint: str = "") -> None:
+    """Like require_finite, at the cost of one sum: NaN and ±inf survive a sum, so only a
+    tensor whose sum is not finite (a NaN, an infinity, or large finite values that overflow
+    the sum) is searched element by element, for require_finite's message. For weight tables
+    large enough that require_finite's boolean mask would cost several forward passes."""
+    with torch.no_grad():
+        total = tensor.detach().sum() if is_torch(tensor) else np.sum(tensor)
+    if not math.isfinite(float(total)):
+        require_finite(name, tensor.detach() if is_torch(tensor) else tensor, hint)
+
+
+def require_float_tensor(name: str, value) -> None:
+    """A real floating-point torch tensor, for torch-only code (the transformer block, its
+    cache, rotary positions): `require_tensor` without its pointer to a *_np twin that such
+    code does not have."""
+    if not is_torch(value):
+        raise ValueError(
+            f"{name} must be a torch.Tensor: got {type(value).__module__}.{type(value).__name__}"
+        )
+    require_tensor(name, value)
+
+
+def describe(value) -> str:
+    """What `value` is, for a message: "numpy.ndarray of dtype float32", "list", ..."""
+    if isinstance(value, (torch.Tensor, np.ndarray)):
+        kind = "torch.Tensor" if is_torch(value) else "numpy.ndarray"
+        return f"{kind} of dtype {value.dtype}"
+    return type(value).__name__
+
+
+def require_finite_weights(owner: str, module: torch.nn.Module) -> None:
+    """`require_finite_parameters` (same message) at the cost of one sum per tensor and one
+    sync, not a min/max and a sync per tensor: for a small model, called on every forward,
+    that per-tensor overhead outweighed the forward itself. NaN and ±inf survive a sum, so
+    only a non-finite total (a NaN, an inf, or large finite weights whose sum overflows) has
+    the tensors searched one by one."""
+    tensors = [tensor for tensor in (*module.parameters(), *module.buffers())
+               if tensor.is_floating_point()]
+    if not tensors:
+        return
+    kinds = {(tensor.dtype, tensor.device) for tensor in tensors}
+    if len(kinds) == 1:  # one dtype, one device: the sums stack into one tensor
+        with torch.no_grad():  # no graph, and no detach() per tensor
+            total = torch.stack([tensor.sum() for tensor in tensors]).sum()
+        if math.isfinite(float(total)):
+            return
+    require_finite_parameters(owner, module)

@@ -13,6 +13,16 @@ import math
 
 import torch
 
+from ._checks import (
+    describe,
+    require_finite,
+    require_float_tensor,
+    require_ndim,
+    require_nonempty,
+    require_positive_int,
+    require_real,
+    require_seed,
+)
 from .attention import attention_torch
 from .rnn import elman_rnn_torch, init_elman_np
 
@@ -27,15 +37,33 @@ def attention_jacobian_norms(forward, x: torch.Tensor) -> torch.Tensor:
     (the pullback u -> Jᵀu is linear in u, so differentiating it against e_i gives J e_i)
     on a batch of d_in copies of x: plain autograd, no forward-mode machinery to load.
     """
+    if not callable(forward):
+        raise ValueError(f"forward must be a function of x: got {type(forward).__name__}")
+    require_float_tensor("x", x)
+    require_ndim("x", x, 2, "(n, d_in)")
+    require_nonempty("x", x, "(n, d_in)")
+    require_finite("x", x)
     n, d_in = x.shape  # positions, features
     copies = x.expand(d_in, n, d_in).clone().requires_grad_(True)  # (d_in, n, d_in)
     out = forward(copies)  # (d_in, n, d_out)
+    # O(outputs): what forward returned must be a function of its input, of the right shape.
+    if not isinstance(out, torch.Tensor) or not out.is_floating_point():
+        raise ValueError(f"forward must return a floating-point torch.Tensor: got "
+                         f"{describe(out)}")
+    if out.ndim != 3 or tuple(out.shape[:2]) != (d_in, n):
+        raise ValueError(f"forward must map (..., n, d) to (..., n, d_out): given "
+                         f"{(d_in, n, d_in)} it returned {tuple(out.shape)}")
+    if not out.requires_grad:
+        raise ValueError("forward's output does not depend on its input (no autograd graph)")
+    require_finite("forward's output", out.detach())
     probe = torch.zeros_like(out, requires_grad=True)
     (pullback,) = torch.autograd.grad(out, copies, probe, create_graph=True)  # Jᵀ probe
     nudges = torch.zeros_like(copies)
     nudges[torch.arange(d_in), 0, torch.arange(d_in)] = 1.0  # copy i: feature i of x_0
     (columns,) = torch.autograd.grad(pullback, probe, nudges)  # (d_in, n, d_out): J e_i
-    return columns.pow(2).sum(dim=(0, 2)).sqrt()  # (n,)
+    norms = columns.pow(2).sum(dim=(0, 2)).sqrt()  # (n,)
+    require_finite("norms", norms, "forward's derivative overflowed")
+    return norms
 
 
 def rnn_jacobian_norms(x: torch.Tensor, w_xh, w_hh, b_h) -> torch.Tensor:
@@ -52,7 +80,18 @@ def rnn_jacobian_norms(x: torch.Tensor, w_xh, w_hh, b_h) -> torch.Tensor:
         for t in range(1, x.shape[0]):
             jacobian = (1 - states[t] ** 2)[:, None] * (w_hh.T @ jacobian)  # (d_h, d_in)
             norms.append(jacobian.norm())
-    return torch.stack(norms)  # (n,)
+    norms = torch.stack(norms)  # (n,)
+    # O(n): a product of t factors can overflow where w_hh is large; say from which t on.
+    require_finite("norms", norms, "the chain-rule product overflowed: w_hh is too large "
+                   "for the dtype")
+    return norms
+
+
+def _check_sizes(n, d, seed, n_sequences) -> None:
+    require_positive_int("n", n)
+    require_positive_int("d", d)
+    require_seed("seed", seed)
+    require_positive_int("n_sequences", n_sequences)
 
 
 def rnn_sensitivity(n: int, d: int, recurrent_scale: float, seed: int = 0,
@@ -62,6 +101,8 @@ def rnn_sensitivity(n: int, d: int, recurrent_scale: float, seed: int = 0,
     Averaged (geometric mean, the values span many decades) over `n_sequences` seeded
     random input sequences x ~ N(0, 1), shape (n, d).
     """
+    _check_sizes(n, d, seed, n_sequences)
+    require_real("recurrent_scale", recurrent_scale)  # 0 and negative scales are fine
     weights = {name: torch.from_numpy(w) for name, w in
                init_elman_np(d, d, seed=seed, recurrent_scale=recurrent_scale).items()}
     generator = torch.Generator().manual_seed(seed + 1)
@@ -80,6 +121,7 @@ def attention_sensitivity(n: int, d: int, seed: int = 0, n_sequences: int = 4) -
     Random projections with entries N(0, 1/d), no mask (every position sees every other),
     no training; averaged like rnn_sensitivity.
     """
+    _check_sizes(n, d, seed, n_sequences)
     generator = torch.Generator().manual_seed(seed)
     w_q, w_k, w_v = (torch.randn(d, d, generator=generator, dtype=torch.float64) / math.sqrt(d)
                      for _ in range(3))

@@ -17,13 +17,23 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import json
+import os
+import string
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
-from ._checks import require_ndim
+from ._checks import (
+    require_finite,
+    require_finite_by_sum,
+    require_ndim,
+    require_positive_int,
+    require_real,
+    require_shape,
+    require_token_ids,
+)
 from ._threads import single_thread
 from .attention import attention_torch
 
@@ -61,8 +71,27 @@ def minilm_dir() -> Path:
     return Path(spec.origin).parent / "model"
 
 
+def _require_path(name: str, path) -> None:
+    """A file or folder name: a str or os.PathLike, not empty ("" would silently mean the
+    current folder)."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise ValueError(f"{name} must be a path (str or pathlib.Path): got {path!r}")
+    if not os.fspath(path):
+        raise ValueError(f"{name} must not be an empty path: got {path!r}")
+
+
+def _require_sha256(name: str, value) -> str:
+    """64 hexadecimal digits, either case; returned in lower case. Checked before a file is
+    hashed: a malformed hash can never match, and hashing 90 MB to say so wastes a second."""
+    if (not isinstance(value, str) or len(value) != 64
+            or not set(value) <= set(string.hexdigits)):
+        raise ValueError(f"{name} must be a SHA-256 as 64 hexadecimal digits: got {value!r}")
+    return value.lower()
+
+
 def sha256_of(path: Path) -> str:
     """Hex SHA-256 of a file, read in 1 MiB blocks."""
+    _require_path("path", path)
     digest = hashlib.sha256()
     with open(path, "rb") as file:
         for block in iter(lambda: file.read(1 << 20), b""):
@@ -72,6 +101,8 @@ def sha256_of(path: Path) -> str:
 
 def verify_sha256(path: Path, expected: str) -> None:
     """Raise WeightsHashError unless the file's SHA-256 is `expected`."""
+    _require_path("path", path)
+    _require_sha256("expected", expected)
     actual = sha256_of(path)
     if actual != expected.lower():
         raise WeightsHashError(
@@ -93,11 +124,26 @@ class BertConfig:
     max_positions: int
     layer_norm_eps: float
 
+    def __post_init__(self) -> None:
+        for name in ("vocab_size", "hidden_size", "n_layers", "n_heads", "intermediate_size",
+                     "max_positions"):
+            require_positive_int(name, getattr(self, name))
+        require_real("layer_norm_eps", self.layer_norm_eps, positive=True)
+        if self.hidden_size % self.n_heads:
+            raise ValueError(f"hidden_size {self.hidden_size} is not divisible by "
+                             f"n_heads {self.n_heads}")
+
     @classmethod
     def from_json(cls, path: Path) -> "BertConfig":
+        _require_path("path", path)
         raw = json.loads(Path(path).read_text(encoding="utf-8"))
         if raw.get("hidden_act", "gelu") != "gelu":
             raise ValueError(f"{path}: only hidden_act='gelu' is implemented")
+        keys = ("vocab_size", "hidden_size", "num_hidden_layers", "num_attention_heads",
+                "intermediate_size", "max_position_embeddings", "layer_norm_eps")
+        missing = [key for key in keys if key not in raw]
+        if missing:
+            raise ValueError(f"{path}: the config lacks {missing} (is this a BERT config?)")
         return cls(
             vocab_size=raw["vocab_size"],
             hidden_size=raw["hidden_size"],
@@ -123,21 +169,71 @@ class Encoded:
     attentions: torch.Tensor
 
 
+# Shown when an output is not finite although the weights are: some value overflowed.
+_OVERFLOW_HINT = "the weights are finite, so a value overflowed: are some weights far too large?"
+
+
 class BertEncoder:
     """A BERT encoder (post-LayerNorm, GELU) over a dict of weight tensors; no batching."""
 
     def __init__(self, config: BertConfig, weights: dict[str, torch.Tensor]) -> None:
-        needed = ["embeddings.word_embeddings.weight", "embeddings.position_embeddings.weight",
-                  "embeddings.token_type_embeddings.weight"]
-        needed += [f"encoder.layer.{i}.output.LayerNorm.weight" for i in range(config.n_layers)]
-        missing = [name for name in needed if name not in weights]
-        if missing:
-            raise ValueError(f"the weights lack {missing[:3]} (is this a BERT checkpoint?)")
-        if config.hidden_size % config.n_heads:
-            raise ValueError(f"hidden_size {config.hidden_size} is not divisible by "
-                             f"n_heads {config.n_heads}")
+        if not isinstance(config, BertConfig):
+            raise ValueError(f"config must be a BertConfig: got {type(config).__name__}")
+        if not isinstance(weights, dict):
+            raise ValueError(f"weights must be a dict of name -> torch.Tensor (a BERT "
+                             f"checkpoint's state dict): got {type(weights).__name__}")
         self.config = config
         self.weights = weights
+        self._check_weights()
+
+    def _layouts(self) -> dict[str, tuple[str, ...]]:
+        """Every weight the forward reads, with its layout in the config's size names."""
+        d = "hidden_size"
+        layouts = {"embeddings.word_embeddings.weight": ("vocab_size", d),
+                   "embeddings.position_embeddings.weight": ("max_positions", d),
+                   "embeddings.token_type_embeddings.weight": ("n_types", d),  # any n_types
+                   "embeddings.LayerNorm.weight": (d,), "embeddings.LayerNorm.bias": (d,)}
+        for i in range(self.config.n_layers):
+            prefix = f"encoder.layer.{i}"
+            for name in ("attention.self.query", "attention.self.key", "attention.self.value",
+                         "attention.output.dense"):
+                layouts[f"{prefix}.{name}.weight"] = (d, d)
+                layouts[f"{prefix}.{name}.bias"] = (d,)
+            layouts[f"{prefix}.intermediate.dense.weight"] = ("intermediate_size", d)
+            layouts[f"{prefix}.intermediate.dense.bias"] = ("intermediate_size",)
+            layouts[f"{prefix}.output.dense.weight"] = (d, "intermediate_size")
+            layouts[f"{prefix}.output.dense.bias"] = (d,)
+            for norm in ("attention.output.LayerNorm", "output.LayerNorm"):
+                layouts[f"{prefix}.{norm}.weight"] = (d,)
+                layouts[f"{prefix}.{norm}.bias"] = (d,)
+        return layouts
+
+    def _check_weights(self) -> None:
+        """Every weight the forward reads: present, a tensor of the one floating-point dtype,
+        the config's shape, finite. O(parameters): one sum per tensor (require_finite_by_sum),
+        about a quarter of a one-sentence forward for all-MiniLM-L6-v2."""
+        layouts = self._layouts()
+        missing = [name for name in layouts if name not in self.weights]
+        if missing:
+            raise ValueError(f"the weights lack {missing[:3]} (is this a BERT checkpoint?)")
+        dtype = None
+        for name, layout in layouts.items():
+            tensor, shown = self.weights[name], f"weights[{name!r}]"
+            if not isinstance(tensor, torch.Tensor):
+                raise ValueError(f"{shown} must be a torch.Tensor: got {type(tensor).__name__}")
+            if not tensor.is_floating_point():
+                raise ValueError(f"{shown} must have a floating-point dtype: got {tensor.dtype}")
+            if dtype is None:
+                dtype = tensor.dtype
+            elif tensor.dtype != dtype:
+                raise ValueError(f"{shown} must have the dtype of the other weights, {dtype}: "
+                                 f"got {tensor.dtype}")
+            # n_types is free (one row is used); the other sizes are the config's.
+            n_types = tensor.shape[0] if tensor.ndim and tensor.shape[0] else 1
+            shape = tuple(n_types if size == "n_types" else getattr(self.config, size)
+                          for size in layout)
+            require_shape(shown, tensor, shape, str(layout).replace("'", ""))
+            require_finite_by_sum(shown, tensor)
 
     def _linear(self, x: torch.Tensor, name: str) -> torch.Tensor:
         return F.linear(x, self.weights[f"{name}.weight"], self.weights[f"{name}.bias"])
@@ -173,22 +269,28 @@ class BertEncoder:
     @torch.no_grad()
     def forward(self, ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """ids (n,) int64 -> hidden_states (n_layers + 1, n, d), attentions (n_layers, h, n, n)."""
+        require_token_ids("ids", ids, self.config.vocab_size)
         require_ndim("ids", ids, 1, "(n,)")
         (n,) = ids.shape  # tokens
         if not 1 <= n <= self.config.max_positions:
             raise ValueError(f"ids must hold 1 to {self.config.max_positions} tokens: got {n}")
-        if int(ids.min()) < 0 or int(ids.max()) >= self.config.vocab_size:
-            raise ValueError(f"ids must lie in [0, {self.config.vocab_size}): "
-                             f"got {int(ids.min())}..{int(ids.max())}")
+        self._check_weights()  # a weight changed since construction would make every output NaN
         w = self.weights
         positions = torch.arange(n)
         x = (w["embeddings.word_embeddings.weight"][ids]
              + w["embeddings.position_embeddings.weight"][positions]
              + w["embeddings.token_type_embeddings.weight"][0])  # (n, d): one segment
         x = self._layer_norm(x, "embeddings.LayerNorm")
+        # Finite weights can still overflow (huge values): each output is checked, O(n d),
+        # so the message says where.
+        require_finite("hidden state after the embeddings", x, _OVERFLOW_HINT)
         hidden_states, attentions = [x], []
         for i in range(self.config.n_layers):
-            x, weights = self._layer(x, i)
+            try:
+                x, weights = self._layer(x, i)
+            except ValueError as error:  # attention's own overflow checks: say which layer
+                raise ValueError(f"encoder.layer.{i}: {error}") from error
+            require_finite(f"hidden state after encoder.layer.{i}", x, _OVERFLOW_HINT)
             hidden_states.append(x)
             attentions.append(weights)
         return torch.stack(hidden_states), torch.stack(attentions)
@@ -200,10 +302,18 @@ class MiniLM:
     """Tokenizer + encoder. `MiniLM.encode(text)` runs one sentence and keeps everything."""
 
     def __init__(self, tokenizer, encoder: BertEncoder, model_dir: Path, sha256: str) -> None:
+        from tokenizers import Tokenizer  # imported here: only a loaded model needs it
+
+        if not isinstance(tokenizer, Tokenizer):
+            raise ValueError(f"tokenizer must be a tokenizers.Tokenizer: got "
+                             f"{type(tokenizer).__name__}")
+        if not isinstance(encoder, BertEncoder):
+            raise ValueError(f"encoder must be a BertEncoder: got {type(encoder).__name__}")
+        _require_path("model_dir", model_dir)
         self.tokenizer = tokenizer
         self.encoder = encoder
         self.model_dir = model_dir
-        self.sha256 = sha256
+        self.sha256 = _require_sha256("sha256", sha256)
 
     @property
     def config(self) -> BertConfig:
@@ -214,11 +324,18 @@ class MiniLM:
         if not isinstance(text, str) or not text.strip():
             raise ValueError(f"text must be a non-empty string: got {text!r}")
         encoding = self.tokenizer.encode(text)
+        if all(encoding.special_tokens_mask):  # e.g. only control or zero-width characters
+            raise ValueError(f"text must hold at least one word the tokenizer keeps: got "
+                             f"{text!r}, tokenized as {list(encoding.tokens)}")
         return list(encoding.tokens), list(encoding.ids)
 
     def encode(self, text: str) -> Encoded:
         """Run one sentence (on one thread: for a few dozen tokens that is the fastest)."""
         tokens, ids = self.tokenize(text)
+        limit = self.config.max_positions
+        if len(ids) > limit:  # said here, about text, rather than by the encoder about ids
+            raise ValueError(f"text is {len(ids)} tokens long with [CLS] and [SEP]: the model "
+                             f"takes at most {limit}")
         with single_thread():
             hidden_states, attentions = self.encoder(torch.tensor(ids, dtype=torch.int64))
         return Encoded(tokens, ids, hidden_states, attentions)
@@ -229,6 +346,9 @@ def load_minilm(model_dir: Path | None = None, expected_sha256: str = MINILM_SHA
     from safetensors.torch import load_file
     from tokenizers import Tokenizer
 
+    if model_dir is not None:
+        _require_path("model_dir", model_dir)
+    _require_sha256("expected_sha256", expected_sha256)
     model_dir = Path(model_dir) if model_dir is not None else minilm_dir()
     weights_path = model_dir / WEIGHTS_FILE
     if not weights_path.is_file():

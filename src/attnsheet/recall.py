@@ -19,6 +19,7 @@ the same numbers every time on the same machine and library versions.
 
 from __future__ import annotations
 
+import math
 import statistics
 import time
 from contextlib import contextmanager
@@ -28,6 +29,17 @@ from typing import Iterator
 import torch
 from torch import nn
 
+from ._checks import (
+    describe,
+    require_choice,
+    require_finite,
+    require_finite_parameters,
+    require_ndim,
+    require_positive_int,
+    require_real,
+    require_seed,
+    require_token_ids,
+)
 from .attention import attention_torch
 from .experiments.measure import num_threads
 
@@ -36,6 +48,8 @@ __all__ = ["MODELS", "AttentionRecall", "RecallConfig", "RecurrentRecall", "accu
            "make_sequences", "parameter_count", "run", "sensitivity_by_k", "train"]
 
 MODELS = ("elman", "lstm", "attention")
+# Shown when logits are not finite although the weights are (they were checked first).
+_OVERFLOW_HINT = "the weights are finite, so a value overflowed: are some far too large?"
 
 
 @dataclass(frozen=True)
@@ -51,6 +65,17 @@ class RecallConfig:
     batch: int = 64
     lr: float = 0.05  # Adam's starting rate, falling linearly to 0; the same for every model
     seeds: tuple[int, ...] = (0, 1, 2)
+
+    def __post_init__(self) -> None:
+        for name in ("vocab", "n_ctx", "width", "train_size", "test_size", "epochs", "batch"):
+            require_positive_int(name, getattr(self, name))
+        require_real("lr", self.lr, positive=True)
+        # A tuple (the config is frozen and hashable), and not empty: run() reports the
+        # first seed's sensitivities.
+        if not isinstance(self.seeds, tuple) or not self.seeds:
+            raise ValueError(f"seeds must be a non-empty tuple of seeds: got {self.seeds!r}")
+        for i, seed in enumerate(self.seeds):
+            require_seed(f"seeds[{i}]", seed)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -68,15 +93,51 @@ def deterministic() -> Iterator[None]:
         torch.use_deterministic_algorithms(was_deterministic)
 
 
+def _require_config(config) -> None:
+    if not isinstance(config, RecallConfig):
+        raise ValueError(f"config must be a RecallConfig: got {type(config).__name__}")
+
+
+def _require_model_names(models) -> None:
+    """A non-empty tuple or list of distinct names from MODELS (a bare string would be read
+    letter by letter; a repeat would overwrite its own results)."""
+    if not isinstance(models, (tuple, list)) or not models:
+        raise ValueError(f"models must be a non-empty tuple of names from {MODELS}: "
+                         f"got {models!r}")
+    for i, name in enumerate(models):
+        require_choice(f"models[{i}]", name, MODELS)
+    if len(set(models)) != len(models):
+        raise ValueError(f"models must not repeat a name: got {models!r}")
+
+
 def make_sequences(count: int, config: RecallConfig, seed: int) -> torch.Tensor:
     """`count` random contexts (count, n_ctx) of token ids in [0, vocab), seeded."""
+    require_positive_int("count", count)
+    _require_config(config)
+    require_seed("seed", seed)
     generator = torch.Generator().manual_seed(seed)
     return torch.randint(0, config.vocab, (count, config.n_ctx), generator=generator)
 
 
 def answers(contexts: torch.Tensor) -> torch.Tensor:
     """Targets (b, n_ctx): column k - 1 is the token k steps back, so the context reversed."""
+    if (not isinstance(contexts, torch.Tensor) or contexts.dtype == torch.bool
+            or contexts.is_floating_point() or contexts.is_complex()):
+        raise ValueError(f"contexts must be a torch.Tensor of token ids: got "
+                         f"{describe(contexts)}")
+    require_ndim("contexts", contexts, 2, "(b, n_ctx)")
     return contexts.flip(-1)
+
+
+def _require_contexts(model: nn.Module, contexts) -> None:
+    """Token ids (b, n_ctx) for `model`: b >= 1 (a mean over no sequences is NaN), ids in
+    its vocabulary, exactly its n_ctx columns (it asks one query per position)."""
+    require_token_ids("contexts", contexts, model.tokens.num_embeddings)
+    require_ndim("contexts", contexts, 2, "(b, n_ctx)")
+    n_ctx = model.queries.num_embeddings
+    if contexts.shape[0] < 1 or contexts.shape[1] != n_ctx:
+        raise ValueError(f"contexts must have shape (b, n_ctx) with b >= 1 and the model's "
+                         f"n_ctx = {n_ctx}: got contexts.shape={tuple(contexts.shape)}")
 
 
 class RecurrentRecall(nn.Module):
@@ -84,6 +145,9 @@ class RecurrentRecall(nn.Module):
 
     def __init__(self, cell: str, config: RecallConfig, hidden: int):
         super().__init__()
+        require_choice("cell", cell, ("elman", "lstm"))
+        _require_config(config)
+        require_positive_int("hidden", hidden)
         rnn_class = {"elman": nn.RNN, "lstm": nn.LSTM}[cell]
         self.n_ctx = config.n_ctx
         self.tokens = nn.Embedding(config.vocab, config.width)
@@ -115,6 +179,9 @@ class RecurrentRecall(nn.Module):
         return self.readout(out)  # (b, n_ctx, vocab)
 
     def forward(self, contexts: torch.Tensor) -> torch.Tensor:
+        """contexts (b, n_ctx) token ids -> logits (b, n_ctx, vocab)."""
+        _require_contexts(self, contexts)
+        require_finite_parameters(type(self).__name__, self)  # O(parameters)
         return self.answer(self.embed(contexts))
 
 
@@ -123,6 +190,7 @@ class AttentionRecall(nn.Module):
 
     def __init__(self, config: RecallConfig):
         super().__init__()
+        _require_config(config)
         d = config.width
         self.tokens = nn.Embedding(config.vocab, d)
         self.positions = nn.Parameter(torch.randn(config.n_ctx, d))  # one vector per slot
@@ -146,10 +214,15 @@ class AttentionRecall(nn.Module):
         return (logits, weights) if return_weights else logits
 
     def forward(self, contexts: torch.Tensor) -> torch.Tensor:
+        """contexts (b, n_ctx) token ids -> logits (b, n_ctx, vocab)."""
+        _require_contexts(self, contexts)
+        require_finite_parameters(type(self).__name__, self)  # O(parameters)
         return self.answer(self.embed(contexts))
 
 
 def parameter_count(model: nn.Module) -> int:
+    if not isinstance(model, nn.Module):
+        raise ValueError(f"model must be a torch.nn.Module: got {type(model).__name__}")
     return sum(p.numel() for p in model.parameters())
 
 
@@ -167,13 +240,30 @@ def _hidden_size_matching(cell: str, config: RecallConfig, target: int) -> int:
 
 def make_model(name: str, config: RecallConfig, seed: int) -> nn.Module:
     """A freshly initialised model (seeded); the RNNs sized to the attention model's budget."""
-    if name not in MODELS:
-        raise ValueError(f"unknown model {name!r}: expected one of {MODELS}")
+    if not isinstance(name, str) or name not in MODELS:
+        raise ValueError(f"unknown model name {name!r}: name must be one of {MODELS}")
+    _require_config(config)
+    require_seed("seed", seed)
     target = parameter_count(AttentionRecall(config))
     torch.manual_seed(seed)
     if name == "attention":
         return AttentionRecall(config)
     return RecurrentRecall(name, config, _hidden_size_matching(name, config, target))
+
+
+def _require_recall_model(model, config: RecallConfig | None = None) -> None:
+    """A model from make_model, with finite weights, built for `config` if one is given."""
+    if not isinstance(model, (RecurrentRecall, AttentionRecall)):
+        raise ValueError(f"model must be a RecurrentRecall or AttentionRecall (make_model): "
+                         f"got {type(model).__name__}")
+    if config is not None:
+        built = (model.tokens.num_embeddings, model.queries.num_embeddings,
+                 model.tokens.embedding_dim)
+        wanted = (config.vocab, config.n_ctx, config.width)
+        if built != wanted:
+            raise ValueError(f"model must be built for config: it has (vocab, n_ctx, width) = "
+                             f"{built}, config has {wanted}")
+    require_finite_parameters("model", model)
 
 
 def train(model: nn.Module, config: RecallConfig, seed: int, epochs: int | None = None
@@ -186,6 +276,11 @@ def train(model: nn.Module, config: RecallConfig, seed: int, epochs: int | None 
     generator. Call inside `deterministic()` for reproducible weights; "loss" is the mean
     training loss of the epoch, "seconds" its wall time.
     """
+    _require_config(config)
+    _require_recall_model(model, config)
+    require_seed("seed", seed)
+    if epochs is not None:
+        require_positive_int("epochs", epochs)
     contexts = make_sequences(config.train_size, config, seed=1000 + seed)
     targets = answers(contexts)
     generator = torch.Generator().manual_seed(seed)
@@ -195,33 +290,47 @@ def train(model: nn.Module, config: RecallConfig, seed: int, epochs: int | None 
     # The same budget ends closer to a minimum when the step size shrinks towards the end.
     schedule = torch.optim.lr_scheduler.LambdaLR(optimiser, lambda step: 1 - step / steps)
     log = {"seconds": [], "loss": []}
-    for _ in range(epochs):
+    for epoch in range(epochs):
         start = time.perf_counter()
         order = torch.randperm(config.train_size, generator=generator)
         total = 0.0
-        for batch in order.split(config.batch):
-            logits = model(contexts[batch])  # (b, n_ctx, vocab)
+        for i, batch in enumerate(order.split(config.batch)):
+            # Checked once above, not per step: the forward's own checks would be timed (T2).
+            logits = model.answer(model.embed(contexts[batch]))  # (b, n_ctx, vocab)
             loss = nn.functional.cross_entropy(logits.flatten(0, 1), targets[batch].flatten())
+            value = loss.item()
+            if not math.isfinite(value):  # free: the loss is read anyway
+                raise ValueError(f"training diverged: the loss is {value} at epoch {epoch}, "
+                                 f"batch {i} (config.lr = {config.lr} too large?)")
             optimiser.zero_grad()
             loss.backward()
             nn.utils.clip_grad_norm_(model.parameters(), 1.0, foreach=True)
             optimiser.step()
             schedule.step()
-            total += loss.item() * len(batch)
+            total += value * len(batch)
         log["seconds"].append(time.perf_counter() - start)
         log["loss"].append(total / config.train_size)
+    try:  # the last step's update is in no loss yet
+        require_finite_parameters("model", model)
+    except ValueError as error:
+        raise ValueError(f"training diverged (config.lr = {config.lr}): {error}") from error
     return log
 
 
 def held_out_sequences(config: RecallConfig) -> torch.Tensor:
     """The held-out contexts: the same for every model and seed, never trained on."""
+    _require_config(config)
     return make_sequences(config.test_size, config, seed=999_999)
 
 
 def accuracy_by_k(model: nn.Module, contexts: torch.Tensor) -> list[float]:
     """Fraction of correct answers for k = 1 … n_ctx on `contexts`."""
+    _require_recall_model(model)
+    _require_contexts(model, contexts)
     with torch.no_grad():
-        correct = model(contexts).argmax(-1) == answers(contexts)  # (b, n_ctx)
+        logits = model.answer(model.embed(contexts))  # (b, n_ctx, vocab)
+        require_finite("model's logits", logits, _OVERFLOW_HINT)  # O(outputs): NaN has no argmax
+        correct = logits.argmax(-1) == answers(contexts)  # (b, n_ctx)
     return correct.double().mean(0).tolist()
 
 
@@ -233,9 +342,13 @@ def sensitivity_by_k(model: nn.Module, contexts: torch.Tensor, seed: int = 0) ->
     input k steps back. Estimated with one random probe per sequence (E‖Jᵀu‖² = ‖J‖² for
     u ~ N(0, I)), one backward pass per k.
     """
+    _require_recall_model(model)
+    _require_contexts(model, contexts)
+    require_seed("seed", seed)
     generator = torch.Generator().manual_seed(seed)
     embedded = model.embed(contexts).detach().requires_grad_(True)  # (b, n_ctx, width)
     logits = model.answer(embedded)  # (b, n_ctx, vocab)
+    require_finite("model's logits", logits.detach(), _OVERFLOW_HINT)
     n_ctx = logits.shape[1]
     probes = torch.randn(logits.shape, generator=generator)
     result = []
@@ -257,6 +370,8 @@ def run(config: RecallConfig, models=MODELS) -> dict:
      "sensitivity_at_init": {model: [... for k]} (first seed, before training),
      "test_in_train": held-out contexts that also occur in a training set (expected 0)}
     """
+    _require_config(config)
+    _require_model_names(models)
     contexts = held_out_sequences(config)
     probe = contexts[:128]
     result = {"config": config.to_dict(), "parameters": {}, "hidden": {}, "accuracy": {},
@@ -293,6 +408,11 @@ def epoch_seconds(config: RecallConfig, threads: int, *, timed: int = 1, models=
     four steps (first calls pay for set-up), then trains `timed` epochs, each one timed.
     Not deterministic: it is a measurement.
     """
+    _require_config(config)
+    require_positive_int("threads", threads)
+    require_positive_int("timed", timed)
+    _require_model_names(models)
+    require_seed("seed", seed)
     warm_up = replace(config, train_size=4 * config.batch)
     result = {}
     with num_threads(threads):

@@ -24,7 +24,19 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from ._checks import require_positive_int
+from ._checks import (
+    describe,
+    require_finite,
+    require_finite_parameters,
+    require_flag,
+    require_int,
+    require_ndim,
+    require_nonempty,
+    require_positive_int,
+    require_real,
+    require_seed,
+    require_token_ids,
+)
 from ._threads import single_thread
 from .attention import attention_torch
 
@@ -83,9 +95,32 @@ class Sentence:
     referent: int  # position of the noun "it" stands for
     other: int  # position of the other noun
 
+    def __post_init__(self) -> None:
+        # Positions index the words: one past the end would point at padding in a batch.
+        if not isinstance(self.words, tuple) or not all(isinstance(w, str) for w in self.words):
+            raise ValueError(f"words must be a tuple of strings: got {self.words!r}")
+        for name in ("it", "referent", "other"):
+            require_int(name, getattr(self, name), 0, len(self.words) - 1)
+
+
+def _require_word(name: str, word) -> None:
+    """One word: a string without spaces (a multi-word noun would shift every position)."""
+    if not isinstance(word, str) or not word or word.split() != [word]:
+        raise ValueError(f"{name} must be a single word: got {word!r}")
+
 
 def make_sentence(template: int, animal: str, place: str, adjective: str) -> Sentence:
     """One sentence from a template; the adjective's kind decides the referent."""
+    # A negative index would silently pick a template from the end.
+    require_int("template", template, 0, len(TEMPLATES) - 1)
+    for name, word in (("animal", animal), ("place", place), ("adjective", adjective)):
+        _require_word(name, word)
+    if animal == place:  # "it" could not tell them apart, and index() finds the first
+        raise ValueError(f"animal and place must be different words: got {animal!r} for both")
+    if animal not in ANIMALS:
+        raise ValueError(f"animal must be one of ANIMALS: got {animal!r}")
+    if place not in PLACES:
+        raise ValueError(f"place must be one of PLACES: got {place!r}")
     words = tuple(TEMPLATES[template].format(a=animal, p=place, j=adjective).split())
     a, p = words.index(animal), words.index(place)
     if adjective in ANIMAL_ADJECTIVES:
@@ -99,7 +134,11 @@ def make_sentence(template: int, animal: str, place: str, adjective: str) -> Sen
 
 def generate(held_out: bool, n: int, rng: np.random.Generator) -> list[Sentence]:
     """`n` random sentences over the held-out words only, or over the training words only."""
+    require_flag("held_out", held_out)
     require_positive_int("n", n)
+    if not isinstance(rng, np.random.Generator):  # a seed here would be a silent new stream
+        raise ValueError(f"rng must be a numpy.random.Generator, e.g. np.random.default_rng(0): "
+                         f"got {type(rng).__name__}")
 
     def pick(words):
         pool = [w for w in words if (w in HELD_OUT) == held_out]
@@ -137,6 +176,9 @@ class WordVectors:
 
 def word_vectors(d: int, seed: int, kind_features: bool) -> WordVectors:
     """A random vector per word, plus its kind's shared vector when `kind_features`."""
+    require_positive_int("d", d)
+    require_seed("seed", seed)
+    require_flag("kind_features", kind_features)
     rng = np.random.default_rng(seed)
     words = vocabulary()
     kinds = {kind: rng.standard_normal(d) / np.sqrt(d) for kind in KINDS}
@@ -149,8 +191,34 @@ def word_vectors(d: int, seed: int, kind_features: bool) -> WordVectors:
                        torch.tensor(table, dtype=torch.float32))
 
 
+def _require_sentences(sentences) -> None:
+    if not isinstance(sentences, (list, tuple)) or not sentences:
+        raise ValueError(f"sentences must be a non-empty list of Sentence: got "
+                         f"{type(sentences).__name__}"
+                         + (" (empty)" if isinstance(sentences, (list, tuple)) else ""))
+    for i, sentence in enumerate(sentences):
+        if not isinstance(sentence, Sentence):
+            raise ValueError(f"sentences[{i}] must be a Sentence: got {type(sentence).__name__}")
+
+
+def _require_vectors(name: str, vectors) -> None:
+    if not isinstance(vectors, WordVectors):
+        raise ValueError(f"{name} must be WordVectors (from word_vectors): got "
+                         f"{type(vectors).__name__}")
+
+
+def _require_known_words(name: str, sentence: Sentence, vectors: WordVectors) -> None:
+    unknown = [w for w in sentence.words if w not in vectors.index]
+    if unknown:
+        raise ValueError(f"{name} has the word {unknown[0]!r}, which vectors has no vector for")
+
+
 def encode(sentences: list[Sentence], vectors: WordVectors):
     """Word ids padded to the longest sentence: ids (b, n), real (b, n) bool, it, referent."""
+    _require_sentences(sentences)
+    _require_vectors("vectors", vectors)
+    for i, sentence in enumerate(sentences):
+        _require_known_words(f"sentences[{i}]", sentence, vectors)
     b, n = len(sentences), max(len(s.words) for s in sentences)  # sentences, longest length
     ids = torch.zeros(b, n, dtype=torch.int64)
     real = torch.zeros(b, n, dtype=torch.bool)
@@ -171,6 +239,19 @@ class ReferentModel(torch.nn.Module):
 
     def __init__(self, vectors: WordVectors, max_len: int) -> None:
         super().__init__()
+        _require_vectors("vectors", vectors)
+        table = vectors.table
+        if not isinstance(table, torch.Tensor) or not table.is_floating_point():
+            raise ValueError(f"vectors.table must be a floating-point torch.Tensor: got "
+                             f"{describe(table)}")
+        require_ndim("vectors.table", table, 2, "(n_words, d)")
+        require_nonempty("vectors.table", table, "(n_words, d)")
+        require_finite("vectors.table", table)
+        if (not isinstance(vectors.index, dict)
+                or sorted(vectors.index.values()) != list(range(table.shape[0]))):
+            raise ValueError(f"vectors.index must map the words to the rows of vectors.table, "
+                             f"0 to {table.shape[0] - 1}, one word each")
+        require_positive_int("max_len", max_len)
         d = vectors.table.shape[1]  # features
         self.register_buffer("word_table", vectors.table)  # fixed: not a parameter
         self.positions = torch.nn.Parameter(0.1 * torch.randn(max_len, d))
@@ -179,6 +260,8 @@ class ReferentModel(torch.nn.Module):
 
     def forward(self, ids: torch.Tensor, real: torch.Tensor):
         """ids (b, n), real (b, n) -> layer-1 and layer-2 weights, each (b, n, n)."""
+        self._check_inputs(ids, real)
+        require_finite_parameters("ReferentModel", self)  # O(parameters): a few thousand
         b, n = ids.shape  # sentences, words
         x = self.word_table[ids] + self.positions[:n]  # (b, n, d)
         mask = real[:, None, :].expand(b, n, n)  # any word may attend to any real word
@@ -189,6 +272,25 @@ class ReferentModel(torch.nn.Module):
         _, weights_2 = attention_torch(self.w_q2(h), self.w_k2(h), h, mask, return_weights=True)
         return weights_1, weights_2
 
+    def _check_inputs(self, ids, real) -> None:
+        require_token_ids("ids", ids, self.word_table.shape[0])
+        require_ndim("ids", ids, 2, "(b, n)")
+        require_nonempty("ids", ids, "(b, n)")
+        max_len = self.positions.shape[0]
+        if ids.shape[1] > max_len:
+            raise ValueError(f"ids must have at most max_len = {max_len} words per sentence "
+                             f"(the model's positions): got ids.shape={tuple(ids.shape)}")
+        if not isinstance(real, torch.Tensor) or real.dtype != torch.bool:
+            raise ValueError(f"real must be a bool torch.Tensor (True = a word, False = "
+                             f"padding): got {describe(real)}")
+        if real.shape != ids.shape:
+            raise ValueError(f"real must have the shape of ids {tuple(ids.shape)}: got "
+                             f"real.shape={tuple(real.shape)}")
+        empty = ~real.any(dim=1)  # (b,): a sentence of padding only has nothing to attend to
+        if bool(empty.any()):
+            raise ValueError(f"real row {int(empty.nonzero()[0])} is all False: every sentence "
+                             "needs at least one word")
+
 
 def it_rows(model: ReferentModel, ids, real, it) -> torch.Tensor:
     """The prediction: layer-2 weights from "it" over the words, (b, n)."""
@@ -196,18 +298,53 @@ def it_rows(model: ReferentModel, ids, real, it) -> torch.Tensor:
     return weights_2[torch.arange(len(it)), it]
 
 
+def _require_tensor_list(name: str, tensors) -> None:
+    """A list or tuple of finite floating-point tensors (a bare tensor would be iterated
+    row by row)."""
+    if not isinstance(tensors, (list, tuple)):
+        raise ValueError(f"{name} must be a list of torch.Tensor: got {type(tensors).__name__}")
+    for i, tensor in enumerate(tensors):
+        if not isinstance(tensor, torch.Tensor) or not tensor.is_floating_point():
+            raise ValueError(f"{name}[{i}] must be a floating-point torch.Tensor: got "
+                             f"{describe(tensor)}")
+        require_finite(f"{name}[{i}]", tensor.detach())
+
+
 def adam_step(parameters, gradients, state: dict, lr: float, step: int,
               betas=(0.9, 0.999), eps: float = 1e-8) -> None:
     """One Adam update, written out. (torch.optim's first use imports torch._dynamo, which
     costs seconds of every cold build; the update itself is four lines.)"""
+    _require_tensor_list("parameters", parameters)
+    _require_tensor_list("gradients", gradients)
+    if len(parameters) != len(gradients):  # zip would silently drop the extra ones
+        raise ValueError(f"parameters and gradients must have the same length: got "
+                         f"{len(parameters)} and {len(gradients)}")
+    for i, (p, g) in enumerate(zip(parameters, gradients)):
+        if p.shape != g.shape or p.dtype != g.dtype:
+            raise ValueError(f"gradients[{i}] must have the shape and dtype of parameters[{i}], "
+                             f"{tuple(p.shape)} {p.dtype}: got {tuple(g.shape)} {g.dtype}")
+    if not isinstance(state, dict):
+        raise ValueError(f"state must be a dict (empty at the first step): got "
+                         f"{type(state).__name__}")
+    require_real("lr", lr, positive=True)
+    require_positive_int("step", step)  # 1-based: step 0 divides by 1 - beta ** 0 = 0
+    require_real("eps", eps, positive=True)  # eps = 0 is 0 / 0 where a gradient is 0
+    if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+        raise ValueError(f"betas must be a pair (beta_1, beta_2): got {betas!r}")
+    for i, beta in enumerate(betas):
+        require_real(f"betas[{i}]", beta)
+        if not 0 <= beta < 1:  # beta = 1 divides by 1 - 1 = 0
+            raise ValueError(f"betas[{i}] must be in [0, 1): got {beta!r}")
     beta_1, beta_2 = betas
     with torch.no_grad():
-        for p, g in zip(parameters, gradients):
+        for i, (p, g) in enumerate(zip(parameters, gradients)):
             m, v = state.setdefault(id(p), (torch.zeros_like(p), torch.zeros_like(p)))
             m.mul_(beta_1).add_(g, alpha=1 - beta_1)  # running mean of the gradient
             v.mul_(beta_2).addcmul_(g, g, value=1 - beta_2)  # ... and of its square
             m_hat, v_hat = m / (1 - beta_1 ** step), v / (1 - beta_2 ** step)
             p.sub_(lr * m_hat / (v_hat.sqrt() + eps))
+            # O(parameters): a step too large for the dtype must not go on unnoticed.
+            require_finite(f"parameters[{i}]", p, f"after this update, with lr = {lr}")
 
 
 @dataclass
@@ -224,14 +361,38 @@ class ReferentResult:
 
     def weights(self, sentence: Sentence):
         """Layer-1 and layer-2 weight tables of one sentence, numpy (n, n) each."""
+        if not isinstance(sentence, Sentence):
+            raise ValueError(f"sentence must be a Sentence: got {type(sentence).__name__}")
+        _require_fits(self.model, [sentence], "sentence")
+        _require_known_words("sentence", sentence, self.vectors)
         ids, real, _, _ = encode([sentence], self.vectors)
         with torch.no_grad(), single_thread():
             weights_1, weights_2 = self.model(ids, real)
         return weights_1[0].numpy(), weights_2[0].numpy()
 
 
+def _require_fits(model: ReferentModel, sentences, name: str) -> None:
+    """Sentences no longer than the model's positions (checked here, to name them)."""
+    max_len = model.positions.shape[0]
+    for i, sentence in enumerate(sentences):
+        if len(sentence.words) > max_len:
+            shown = name if name == "sentence" else f"{name}[{i}]"
+            raise ValueError(f"{shown} has {len(sentence.words)} words: the model has positions "
+                             f"for at most {max_len}")
+
+
 def accuracy(model: ReferentModel, sentences: list[Sentence], vectors: WordVectors) -> float:
     """Fraction of sentences where the largest layer-2 weight from "it" is on the referent."""
+    if not isinstance(model, ReferentModel):
+        raise ValueError(f"model must be a ReferentModel: got {type(model).__name__}")
+    _require_sentences(sentences)
+    _require_vectors("vectors", vectors)
+    # Other vectors would give every word another meaning, or ids past the model's table.
+    table = vectors.table
+    if (not isinstance(table, torch.Tensor) or table.shape != model.word_table.shape
+            or not torch.equal(table, model.word_table)):
+        raise ValueError("vectors must be the word vectors the model was built with")
+    _require_fits(model, sentences, "sentences")
     ids, real, it, referent = encode(sentences, vectors)
     with torch.no_grad(), single_thread():
         rows = it_rows(model, ids, real, it)  # (b, n)
@@ -242,9 +403,12 @@ def train_referent_model(seed: int = 0, d: int = 32, steps: int = 150, batch_siz
                          n_test: int = 1000, kind_features: bool = True,
                          lr: float = 0.01) -> ReferentResult:
     """Train on generated sentences over the training words; test on held-out words."""
+    require_seed("seed", seed)
     for name, value in {"d": d, "steps": steps, "batch_size": batch_size,
                         "n_test": n_test}.items():
         require_positive_int(name, value)
+    require_flag("kind_features", kind_features)
+    require_real("lr", lr, positive=True)
     with single_thread():
         torch.manual_seed(seed)
         rng = np.random.default_rng(seed)
@@ -262,8 +426,11 @@ def train_referent_model(seed: int = 0, d: int = 32, steps: int = 150, batch_siz
             picked = predicted[torch.arange(batch_size), referent[rows]]
             loss = -torch.log(picked + 1e-9).mean()
             gradients = torch.autograd.grad(loss, parameters)
-            adam_step(parameters, gradients, state, lr, step)
             losses.append(loss.item())
+            if not np.isfinite(losses[-1]):  # free: the loss is read anyway
+                raise ValueError(f"training diverged: the loss at step {step} is {losses[-1]} "
+                                 f"(lr = {lr} too large?)")
+            adam_step(parameters, gradients, state, lr, step)
         model.eval()
         return ReferentResult(
             model=model,

@@ -22,11 +22,17 @@ from ._checks import (
     require_positive_int,
     require_same_size,
     require_same_tensor_kind,
+    require_seed,
     require_shape,
     require_tensor,
 )
 
 __all__ = ["elman_rnn_np", "elman_rnn_torch", "init_elman_np"]
+
+# Finite inputs can still overflow: x_t @ w_xh sums terms that each fit the dtype, and an
+# inf - inf inside that sum is NaN, which tanh passes on to every later step.
+_OVERFLOW_HINT = ("x_t @ w_xh + h_{t-1} @ w_hh + b_h overflowed: x, w_xh, w_hh or b_h is too "
+                  "large for its dtype")
 
 
 def _check_elman_inputs(x, w_xh, w_hh, b_h, h0) -> None:
@@ -61,10 +67,13 @@ def elman_rnn_np(x, w_xh, w_hh, b_h, h0=None) -> np.ndarray:
     n, d_in = x.shape  # time steps, input features
     h = h0  # (d_h,)
     states = []
-    for t in range(n):
-        h = np.tanh(x[t] @ w_xh + h @ w_hh + b_h)  # (d_h,)
-        states.append(h)
-    return np.stack(states)  # (n, d_h)
+    with np.errstate(over="ignore", invalid="ignore"):  # reported below, by name
+        for t in range(n):
+            h = np.tanh(x[t] @ w_xh + h @ w_hh + b_h)  # (d_h,)
+            states.append(h)
+    states = np.stack(states)  # (n, d_h)
+    require_finite("hidden states", states, _OVERFLOW_HINT)  # O(n d_h): the output only
+    return states
 
 
 def elman_rnn_torch(x, w_xh, w_hh, b_h, h0=None) -> torch.Tensor:
@@ -91,7 +100,9 @@ def elman_rnn_torch(x, w_xh, w_hh, b_h, h0=None) -> torch.Tensor:
         states.append(h)
     # A list and one stack, not writes into a preallocated tensor: in-place writes would get
     # in autograd's way.
-    return torch.stack(states)  # (n, d_h)
+    states = torch.stack(states)  # (n, d_h)
+    require_finite("hidden states", states, _OVERFLOW_HINT)  # O(n d_h): the output only
+    return states
 
 
 def init_elman_np(d_in: int, d_h: int, seed: int = 0, recurrent_scale: float = 1.0) -> dict:
@@ -105,6 +116,8 @@ def init_elman_np(d_in: int, d_h: int, seed: int = 0, recurrent_scale: float = 1
     """
     require_positive_int("d_in", d_in)
     require_positive_int("d_h", d_h)
+    # default_rng refuses -1 or 0.5 with a message that does not name seed, and takes True.
+    seed = require_seed("seed", seed)
     if (isinstance(recurrent_scale, bool) or not isinstance(recurrent_scale, numbers.Real)
             or not math.isfinite(recurrent_scale)):
         raise ValueError(f"recurrent_scale must be a finite real number: got {recurrent_scale!r}")
@@ -112,6 +125,9 @@ def init_elman_np(d_in: int, d_h: int, seed: int = 0, recurrent_scale: float = 1
     # w_hh is drawn the same way whatever recurrent_scale is, so changing the scale changes
     # nothing else: runs differing only in the scale are directly comparable.
     w_xh = rng.standard_normal((d_in, d_h)) / math.sqrt(d_in)  # (d_in, d_h)
-    w_hh = rng.standard_normal((d_h, d_h)) / math.sqrt(d_h) * recurrent_scale  # (d_h, d_h)
+    with np.errstate(over="ignore"):  # a scale too large is reported below, by name
+        w_hh = rng.standard_normal((d_h, d_h)) / math.sqrt(d_h) * recurrent_scale  # (d_h, d_h)
     b_h = np.zeros(d_h)  # (d_h,)
+    # A finite but huge scale (1e308) makes w_hh inf.
+    require_finite("w_hh", w_hh, f"recurrent_scale={recurrent_scale!r} is too large for float64")
     return {"w_xh": w_xh, "w_hh": w_hh, "b_h": b_h}

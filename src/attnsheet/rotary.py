@@ -29,10 +29,11 @@ import torch
 
 from ._checks import (
     require_finite,
+    require_float_dtype,
+    require_float_tensor,
     require_min_ndim,
     require_nonempty,
     require_positive_int,
-    require_tensor,
     shape_of,
 )
 
@@ -80,7 +81,21 @@ def rotary_angles(n: int, d: int, base: float = 10000.0,
     require_positive_int("d", d)
     _check_even("d", d, repr(d))
     base = _check_base(base)
-    return _angles(torch.arange(n), d, base).to(dtype)  # (n, d/2)
+    # An integer dtype would round every angle down to a whole number of radians.
+    require_float_dtype("dtype", dtype)
+    angles = _angles(torch.arange(n), d, base).to(dtype)  # (n, d/2)
+    # One pass over the output: a base below about 1e-308 overflows base ** (-2i/d) even in
+    # float64, and float16 tops out at 65504, so positions past that are inf there.
+    require_finite("angles", angles,
+                   f"n={n} and base={base!r} give angles too large for dtype={dtype}")
+    return angles
+
+
+def _check_angles(angles: torch.Tensor) -> None:
+    """The float64 angles finite: base ** (-2i/d) overflows for a base below about 1e-308,
+    and inf * 0 at position 0 is NaN. O(n d), the size of the output."""
+    require_finite("angles (positions * base**(-2i/d))", angles,
+                   "positions and base are too extreme for float64")
 
 
 def _check_positions(positions, n: int, device: torch.device) -> None:
@@ -111,7 +126,7 @@ def apply_rotary(x: torch.Tensor, positions: torch.Tensor | None = None,
     Returns a tensor shaped and typed like x. Norms of the pairs, and so of each row, are
     unchanged; position 0 is the identity.
     """
-    require_tensor("x", x)
+    require_float_tensor("x", x)
     require_min_ndim("x", x, 2, _X_LAYOUT)
     require_nonempty("x", x, _X_LAYOUT)
     n, d = x.shape[-2:]  # tokens, features
@@ -124,6 +139,7 @@ def apply_rotary(x: torch.Tensor, positions: torch.Tensor | None = None,
     base = _check_base(base)
 
     angles = _angles(positions, d, base)  # (n, d/2), float64
+    _check_angles(angles)
     # cos and sin in float64 too, then in x's dtype for the multiply: the rotation itself is
     # as exact as x's dtype allows.
     cos, sin = torch.cos(angles).to(x.dtype), torch.sin(angles).to(x.dtype)  # (n, d/2) each

@@ -19,6 +19,7 @@ from typing import Callable
 
 import torch
 
+from ._checks import require_positive_int, require_positive_ints, require_real, require_seed
 from .attention import attention_torch
 from .experiments.measure import interleaved_medians, median_seconds, num_threads
 from .rnn import elman_rnn_torch
@@ -30,7 +31,13 @@ SLOW_S = 0.02  # calls slower than this get fewer timed rounds (see measure_forw
 
 
 def make_forwards(d: int, seed: int = 0) -> dict[str, Callable[[torch.Tensor], torch.Tensor]]:
-    """The three forwards of width d, seeded, float32: name -> function of x (n, d)."""
+    """The three forwards of width d, seeded, float32: name -> function of x (n, d).
+
+    The forwards are what `measure_forwards` times, so they add no checks of their own to
+    the library functions' (torch.nn.RNN has none): give them x (n, d), float32, finite.
+    """
+    require_positive_int("d", d)
+    require_seed("seed", seed)
     generator = torch.Generator().manual_seed(seed)
 
     def weight():  # (d, d), entries ~ N(0, 1/d): activations keep their scale
@@ -64,6 +71,8 @@ def critical_path(output: torch.Tensor) -> int:
     after every operation on a path into it has finished, so the longest path is the least
     number of steps the work takes on any amount of parallel hardware. Leaves count 0.
     """
+    if not isinstance(output, torch.Tensor):
+        raise ValueError(f"output must be a torch.Tensor: got {type(output).__name__}")
     if output.grad_fn is None:
         raise ValueError("output has no autograd graph: compute it from a tensor with "
                          "requires_grad=True, outside torch.no_grad()")
@@ -110,6 +119,14 @@ def measure_forwards(lengths, d: int, thread_counts, *, seed: int = 0, rounds: i
     runs its loop inside one C++ call, so its autograd graph has no per-step nodes: its
     chain is counted on the Python loop, which computes the same recurrence.
     """
+    lengths = require_positive_ints("lengths", lengths)
+    require_positive_int("d", d)
+    thread_counts = require_positive_ints("thread_counts", thread_counts)
+    require_seed("seed", seed)
+    require_positive_int("rounds", rounds)
+    require_positive_int("slow_rounds", slow_rounds)
+    require_real("slow_s", slow_s, positive=True)
+    require_real("sample_s", sample_s, positive=True)
     forwards = make_forwards(d, seed)
     generator = torch.Generator().manual_seed(seed + 1)
     inputs = {n: torch.randn(n, d, generator=generator) for n in lengths}  # (n, d) each
@@ -132,7 +149,8 @@ def measure_forwards(lengths, d: int, thread_counts, *, seed: int = 0, rounds: i
                             once = median_seconds(lambda: forward(x), 1, warmup=0)
                         key = (name, n, threads)
                         calls[key] = max(1, min(100, int(sample_s / max(once, 1e-9))))
-                        wanted[key] = slow_rounds if once > slow_s else rounds
+                        # A slow call gets min(slow_rounds, rounds): "rounds" reports what ran.
+                        wanted[key] = min(slow_rounds, rounds) if once > slow_s else rounds
                         samples[key] = []
         # Rounds alternate the thread counts, so both see the machine in the same state;
         # within a round and a thread count, the calls take turns (`interleaved_medians`,

@@ -19,7 +19,13 @@ import numbers
 import torch
 from torch import nn
 
-from ._checks import require_positive_int
+from ._checks import (
+    require_finite,
+    require_finite_weights,
+    require_flag,
+    require_positive_int,
+    require_seed,
+)
 from .transformer import KVCache, TransformerBlock, causal_mask, sinusoidal_positions
 
 __all__ = ["CharVocab", "TinyLM", "train"]
@@ -57,7 +63,16 @@ class CharVocab:
 
     def decode(self, ids) -> str:
         """ids (n,), a tensor or a sequence of ints -> the text they stand for."""
-        ids = torch.as_tensor(ids)
+        if not isinstance(ids, torch.Tensor):
+            try:
+                ids = torch.as_tensor(ids)
+            except (TypeError, ValueError, RuntimeError, OverflowError) as error:
+                # torch's own messages ("new(): invalid data type 'str'") do not say which
+                # argument; a ragged list, a string, None or an id past int64 end up here.
+                raise ValueError(
+                    f"ids must be a tensor or a sequence of integer ids: got "
+                    f"{type(ids).__name__} ({error})"
+                ) from error
         _check_ids("ids", ids, len(self), max_ndim=1)
         return "".join(self.chars[i] for i in ids.tolist())
 
@@ -88,6 +103,11 @@ def _check_ids(name: str, ids, vocab_size: int, max_ndim: int = 2,
         )
 
 
+def _in_block(i: int, error: ValueError) -> ValueError:
+    """A block's overflow error, saying which block: "x" in it is that block's input."""
+    return ValueError(f"in TinyLM block blocks.{i}: {error}")
+
+
 class TinyLM(nn.Module):
     """Decoder-only character model: embedding + sinusoidal positions, n_layers causal
     `TransformerBlock`s, a final LayerNorm and a linear head onto the vocabulary."""
@@ -96,7 +116,8 @@ class TinyLM(nn.Module):
                  n_heads: int = 4, n_layers: int = 2, d_ff: int = 256):
         super().__init__()
         for name, value in (("vocab_size", vocab_size), ("max_len", max_len),
-                            ("d_model", d_model), ("n_layers", n_layers)):
+                            ("d_model", d_model), ("n_heads", n_heads), ("n_layers", n_layers),
+                            ("d_ff", d_ff)):
             require_positive_int(name, value)
         self.vocab_size, self.max_len, self.d_model = vocab_size, max_len, d_model
         self.embed = nn.Embedding(vocab_size, d_model)  # one learned vector per character
@@ -113,39 +134,30 @@ class TinyLM(nn.Module):
         """ids (n,) or (batch, n) -> logits (..., n, vocab_size), all positions in one call;
         row i scores the character after position i, seeing only positions 0..i."""
         _check_ids("ids", ids, self.vocab_size, max_len=self.max_len)
-        n = ids.shape[-1]
-        x = self.embed(ids) + self.positions[:n]  # (..., n, d_model)
-        mask = causal_mask(n, device=ids.device)  # (n, n), True = may attend
-        for block in self.blocks:  # layers, not positions
-            x = block(x, mask)  # (..., n, d_model)
-        return self.head(self.norm(x))  # (..., n, vocab_size)
+        self._check_device("ids", ids)
+        # Every weight once, O(parameters): the blocks then skip their own check.
+        require_finite_weights("TinyLM", self)
+        return self._logits(ids)
 
     def forward_cached(self, ids_new: torch.Tensor, caches: list[KVCache] | None = None):
         """The next positions only: ids_new (n_new,) or (batch, n_new), following the
         positions whose keys and values `caches` (one KVCache per block, None at the start)
         hold. Returns (logits (..., n_new, vocab_size), caches grown by n_new); the logits
         equal the last n_new rows of `forward` on the whole sequence."""
-        if caches is not None and (not isinstance(caches, (list, tuple))
-                                   or len(caches) != len(self.blocks)):
-            raise ValueError(
-                f"caches must be None or a list of one KVCache per block ({len(self.blocks)}): "
-                f"got {type(caches).__name__}"
-                + (f" of length {len(caches)}" if isinstance(caches, (list, tuple)) else "")
-            )
-        n_past = 0 if caches is None else _cache_length(caches[0])
         _check_ids("ids_new", ids_new, self.vocab_size)
+        self._check_device("ids_new", ids_new)
+        # What the blocks will see: the caches are checked against its shape, dtype, device.
+        x_like = torch.empty(*ids_new.shape, self.d_model, dtype=self.head.weight.dtype,
+                             device=ids_new.device)
+        n_past = self._check_caches(caches, x_like)
         n_new = ids_new.shape[-1]
         if n_past + n_new > self.max_len:
             raise ValueError(
                 f"the caches' {n_past} positions + ids_new's {n_new} are longer than the "
                 f"model's max context max_len={self.max_len}"
             )
-        x = self.embed(ids_new) + self.positions[n_past:n_past + n_new]  # (..., n_new, d_model)
-        grown = []
-        for block, cache in zip(self.blocks, caches or [None] * len(self.blocks)):
-            x, cache = block.forward_cached(x, cache)  # (..., n_new, d_model)
-            grown.append(cache)
-        return self.head(self.norm(x)), grown  # (..., n_new, vocab_size)
+        require_finite_weights("TinyLM", self)
+        return self._run_cached(ids_new, caches, n_past)
 
     @torch.no_grad()
     def generate(self, prompt_ids: torch.Tensor, n_new: int, use_cache: bool,
@@ -161,10 +173,11 @@ class TinyLM(nn.Module):
         each new character was chosen from, (..., n_new, vocab_size).
         """
         _check_ids("prompt_ids", prompt_ids, self.vocab_size)
+        self._check_device("prompt_ids", prompt_ids)
         require_positive_int("n_new", n_new)
-        for name, flag in (("use_cache", use_cache), ("greedy", greedy)):
-            if not isinstance(flag, bool):
-                raise ValueError(f"{name} must be True or False: got {flag!r}")
+        for name, flag in (("use_cache", use_cache), ("greedy", greedy),
+                           ("return_logits", return_logits)):
+            require_flag(name, flag)  # 1 or "yes" would pass a truthiness test
         if prompt_ids.shape[-1] + n_new > self.max_len:
             raise ValueError(
                 f"prompt_ids ({prompt_ids.shape[-1]} positions) + n_new ({n_new}) is longer "
@@ -175,27 +188,44 @@ class TinyLM(nn.Module):
                 "sampling (greedy=False) needs generator=torch.Generator().manual_seed(...), "
                 f"so that the text can be reproduced: got {type(generator).__name__}"
             )
+        if generator is not None and not isinstance(generator, torch.Generator):
+            raise ValueError(
+                f"generator must be a torch.Generator or None: got {type(generator).__name__}"
+            )
+        device = self.head.weight.device
+        if not greedy and generator.device != device:  # torch.multinomial needs them equal
+            raise ValueError(
+                f"generator must be on the model's device {device}: got {generator.device}"
+            )
         if isinstance(temperature, bool) or not isinstance(temperature, numbers.Real) \
                 or not math.isfinite(temperature) or temperature <= 0:
             raise ValueError(f"temperature must be a positive number: got {temperature!r}")
+        # Once for the whole generation, not once per step and block.
+        require_finite_weights("TinyLM", self)
 
         def pick(logits):  # (..., vocab_size) -> (..., 1)
             if greedy:
                 return logits.argmax(dim=-1, keepdim=True)
-            probs = torch.softmax(logits / temperature, dim=-1).reshape(-1, self.vocab_size)
+            scaled = logits / temperature  # (..., vocab_size)
+            # A tiny temperature turns large logits into inf, and softmax(inf) into NaN.
+            require_finite("logits / temperature", scaled,
+                           f"temperature={temperature!r} is too small for {logits.dtype}")
+            probs = torch.softmax(scaled, dim=-1).reshape(-1, self.vocab_size)
             return torch.multinomial(probs, 1, generator=generator).reshape(*logits.shape[:-1], 1)
 
         ids = prompt_ids  # (..., n) grows by one column per step
         chosen_from = []  # logits of each step, (..., vocab_size)
         caches = None
         for step in range(n_new):
+            # The checked-once inputs and weights go straight to the unchecked paths; the
+            # new ids come from pick, so they are in the vocabulary.
             if not use_cache:  # everything again, keep the last row
-                logits = self.forward(ids)[..., -1, :]  # (..., vocab_size)
+                logits = self._logits(ids)[..., -1, :]  # (..., vocab_size)
             elif caches is None:  # the prompt, all of it in one call
-                logits, caches = self.forward_cached(ids)
+                logits, caches = self._run_cached(ids, None, 0)
                 logits = logits[..., -1, :]
             else:  # only the newest character; the rest is in the caches
-                logits, caches = self.forward_cached(ids[..., -1:], caches)
+                logits, caches = self._run_cached(ids[..., -1:], caches, ids.shape[-1] - 1)
                 logits = logits[..., -1, :]
             chosen_from.append(logits)
             ids = torch.cat([ids, pick(logits)], dim=-1)  # (..., n + 1)
@@ -203,11 +233,66 @@ class TinyLM(nn.Module):
             return ids, torch.stack(chosen_from, dim=-2)  # (..., n_new, vocab_size)
         return ids
 
+    def _logits(self, ids: torch.Tensor) -> torch.Tensor:
+        """`forward` on checked ids and weights."""
+        n = ids.shape[-1]
+        x = self.embed(ids) + self.positions[:n]  # (..., n, d_model)
+        mask = causal_mask(n, device=ids.device)  # (n, n), True = may attend
+        for i, block in enumerate(self.blocks):  # layers, not positions
+            try:
+                x = block._run(x, mask)  # (..., n, d_model)
+            except ValueError as error:
+                raise _in_block(i, error) from error
+        return self._head(x)  # (..., n, vocab_size)
 
-def _cache_length(cache) -> int:
-    if not isinstance(cache, KVCache):
-        raise ValueError(f"caches must hold KVCache objects: got {type(cache).__name__}")
-    return cache.length
+    def _head(self, x: torch.Tensor) -> torch.Tensor:
+        """The final norm and the head, with a check that they did not overflow."""
+        logits = self.head(self.norm(x))  # (..., n, vocab_size)
+        require_finite("logits", logits, "the final norm or the head overflowed: the last "
+                       "block's output or the head's weights are too large for their dtype")
+        return logits
+
+    def _check_device(self, name: str, ids: torch.Tensor) -> None:
+        device = self.head.weight.device
+        if ids.device != device:
+            raise ValueError(f"{name} must be on the model's device {device}: got {ids.device}")
+
+    def _check_caches(self, caches, x_new: torch.Tensor) -> int:
+        """caches: None or one KVCache per block, all of one length, each fitting its block
+        and x_new (the new positions' embeddings). Returns that length, n_past."""
+        if caches is None:
+            return 0
+        if not isinstance(caches, (list, tuple)) or len(caches) != len(self.blocks):
+            raise ValueError(
+                f"caches must be None or a list of one KVCache per block ({len(self.blocks)}): "
+                f"got {type(caches).__name__}"
+                + (f" of length {len(caches)}" if isinstance(caches, (list, tuple)) else "")
+            )
+        for i, (block, cache) in enumerate(zip(self.blocks, caches)):
+            if not isinstance(cache, KVCache):
+                raise ValueError(f"caches[{i}] must be a KVCache: got {type(cache).__name__}")
+            block._check_cache(cache, x_new, name=f"caches[{i}]",
+                               x_name="the model's activations")
+        lengths = [cache.length for cache in caches]
+        if len(set(lengths)) > 1:  # each block would attend to a different past
+            raise ValueError(
+                f"caches must all hold the same positions, one cache per block: got lengths "
+                f"{lengths}"
+            )
+        return lengths[0]
+
+    def _run_cached(self, ids_new: torch.Tensor, caches: list[KVCache] | None, n_past: int):
+        """`forward_cached` on checked ids, caches and weights."""
+        n_new = ids_new.shape[-1]
+        x = self.embed(ids_new) + self.positions[n_past:n_past + n_new]  # (..., n_new, d_model)
+        grown = []
+        for i, (block, cache) in enumerate(zip(self.blocks, caches or [None] * len(self.blocks))):
+            try:
+                x, cache = block._run_cached(x, cache)  # (..., n_new, d_model)
+            except ValueError as error:
+                raise _in_block(i, error) from error
+            grown.append(cache)
+        return self._head(x), grown  # (..., n_new, vocab_size)
 
 
 def train(model: TinyLM, ids: torch.Tensor, steps: int, batch: int, context: int,
@@ -229,25 +314,48 @@ def train(model: TinyLM, ids: torch.Tensor, steps: int, batch: int, context: int
     if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not math.isfinite(lr) \
             or lr <= 0:
         raise ValueError(f"lr must be a positive number: got {lr!r}")
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
-        raise ValueError(f"seed must be an integer: got {seed!r}")
+    # manual_seed would read -1 as 2**64 - 1 without a word.
+    seed = require_seed("seed", seed)
+    require_finite_weights("TinyLM", model)
 
-    generator = torch.Generator().manual_seed(int(seed))
+    generator = torch.Generator().manual_seed(seed)
     adam = torch.optim.Adam(model.parameters(), lr=lr)
     offsets = torch.arange(context + 1)  # (context + 1,)
     losses = []
     model.train()
-    for _ in range(steps):
-        starts = torch.randint(0, ids.shape[0] - context, (batch,), generator=generator)
-        windows = ids[starts[:, None] + offsets]  # (batch, context + 1)
-        windows = windows.to(model.head.weight.device)
-        inputs, targets = windows[:, :-1], windows[:, 1:]  # each (batch, context)
-        logits = model(inputs)  # (batch, context, vocab_size)
-        loss = nn.functional.cross_entropy(logits.reshape(-1, model.vocab_size),
-                                           targets.reshape(-1))
-        model.zero_grad(set_to_none=True)
-        loss.backward()
-        adam.step()
-        losses.append(loss.item())
-    model.eval()
+    try:
+        for step in range(steps):
+            starts = torch.randint(0, ids.shape[0] - context, (batch,), generator=generator)
+            windows = ids[starts[:, None] + offsets]  # (batch, context + 1)
+            windows = windows.to(model.head.weight.device)
+            inputs, targets = windows[:, :-1], windows[:, 1:]  # each (batch, context)
+            try:
+                logits = model._logits(inputs)  # (batch, context, vocab_size)
+            except ValueError as error:  # an overflow; after step 0, the updates caused it
+                if step == 0:
+                    raise
+                raise _diverged(step, lr, error) from error
+            loss = nn.functional.cross_entropy(logits.reshape(-1, model.vocab_size),
+                                               targets.reshape(-1))
+            model.zero_grad(set_to_none=True)
+            loss.backward()
+            try:
+                adam.step()
+            except RuntimeError as error:  # a step size past float32's range, from lr
+                raise _diverged(step, lr, error) from error
+            losses.append(loss.item())
+            # O(parameters), small beside the step itself; names the weight that blew up.
+            try:
+                require_finite_weights("TinyLM", model)
+            except ValueError as error:
+                raise _diverged(step, lr, error) from error
+    finally:
+        model.eval()
     return losses
+
+
+def _diverged(step: int, lr: float, error: Exception) -> ValueError:
+    """An overflow or a non-finite weight in step `step` (from 0) of a run that started from
+    finite weights: the updates made it, so lr is the likely cause."""
+    return ValueError(f"training diverged at step {step} (from 0): lr={lr!r} may be too "
+                      f"large: {error}")

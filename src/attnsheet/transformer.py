@@ -22,13 +22,18 @@ import torch
 from torch import nn
 
 from ._checks import (
+    largest_magnitude,
+    require_device,
     require_finite,
+    require_finite_weights,
+    require_float_dtype,
+    require_float_tensor,
     require_mask,
     require_min_ndim,
     require_nonempty,
     require_positive_int,
+    require_real,
     require_same,
-    require_tensor,
 )
 from .attention import _attend_torch
 
@@ -40,17 +45,58 @@ __all__ = [
     "sinusoidal_positions",
 ]
 
+_CACHE_LAYOUTS = "(n_heads, n_past, d_head) or (batch, n_heads, n_past, d_head)"
+# Finite inputs and weights can still overflow inside the block; these say where it happened.
+_OVERFLOW_HINT = "the block's input or weights are too large for their dtype (it overflowed)"
+_NORM_HINT = "{} is too large for the layer norm (its variance overflowed the dtype)"
+
+
+def _check_cache_tensors(keys, values, name: str = "cache") -> None:
+    """keys and values: float tensors of one shape, dtype and device, (batch,) n_heads,
+    n_past, d_head, none of them 0, all finite (a NaN key would make every score NaN)."""
+    for field, tensor in (("keys", keys), ("values", values)):
+        label = f"{name}.{field}"
+        require_float_tensor(label, tensor)
+        if tensor.ndim not in (3, 4):
+            raise ValueError(
+                f"{label} must be {_CACHE_LAYOUTS}: got {label}.shape={tuple(tensor.shape)}"
+            )
+        require_nonempty(label, tensor, _CACHE_LAYOUTS)
+    if keys.shape != values.shape:
+        raise ValueError(
+            f"{name}.keys and {name}.values must have the same shape: got "
+            f"{tuple(keys.shape)} and {tuple(values.shape)}"
+        )
+    require_same(f"{name}.keys", keys.dtype, f"{name}.values", values.dtype, "dtype")
+    require_same(f"{name}.keys", keys.device, f"{name}.values", values.device, "device")
+    require_finite(f"{name}.keys", keys)
+    require_finite(f"{name}.values", values)
+
 
 @dataclass(frozen=True)
 class KVCache:
     """The keys and values one block computed for the positions it has already seen.
 
     keys, values: (n_heads, n_past, d_head), or (batch, n_heads, n_past, d_head). Made by
-    `TransformerBlock.forward_cached`, which returns a new, longer cache at every call.
+    `TransformerBlock.forward_cached`, which returns a new, longer cache at every call. Built
+    by hand, both must be finite float tensors of one shape, dtype and device, none empty.
     """
 
     keys: torch.Tensor  # (..., n_heads, n_past, d_head)
     values: torch.Tensor  # (..., n_heads, n_past, d_head)
+
+    def __post_init__(self):
+        _check_cache_tensors(self.keys, self.values)
+
+    @classmethod
+    def _trusted(cls, keys: torch.Tensor, values: torch.Tensor) -> KVCache:
+        """A cache of keys and values `forward_cached` has just computed and checked, built
+        without a second pass over them: in a long generation that pass would re-read the
+        whole, ever longer, cache at every step."""
+        cache = object.__new__(cls)
+        object.__setattr__(cache, "keys", keys)  # frozen: plain assignment is refused
+        object.__setattr__(cache, "values", values)
+        return cache
 
     @property
     def length(self) -> int:
@@ -67,6 +113,8 @@ class TransformerBlock(nn.Module):
         require_positive_int("d_model", d_model)
         require_positive_int("n_heads", n_heads)
         require_positive_int("d_ff", d_ff)
+        # nn.LayerNorm takes any eps; 0 divides by 0 on a constant row, < 0 takes sqrt(< 0).
+        eps = require_real("eps", eps, positive=True)
         if d_model % n_heads:
             raise ValueError(
                 f"d_model={d_model} is not divisible by n_heads={n_heads}: each head gets "
@@ -117,8 +165,30 @@ class TransformerBlock(nn.Module):
         needs a True.
         """
         self._check_inputs(x, mask)
-        h = x + self.attention(self.norm_attention(x), mask)  # (..., n, d_model)
-        return h + self.feed_forward(self.norm_ff(h))  # (..., n, d_model)
+        # One O(parameters) pass: a NaN weight would make every output NaN.
+        require_finite_weights("TransformerBlock", self)
+        return self._run(x, mask)
+
+    def _run(self, x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+        """`forward` on inputs and weights already checked (`TinyLM` checks all of its
+        weights once, not once per block)."""
+        normed = self.norm_attention(x)  # (..., n, d_model)
+        # Checked here, or attention would report the layer norm's NaN as its own overflow.
+        require_finite("norm_attention(x)", normed, _NORM_HINT.format("x"))
+        h = x + self.attention(normed, mask)  # (..., n, d_model)
+        return self._feed_forward_residual(h)  # (..., n, d_model)
+
+    def _feed_forward_residual(self, h: torch.Tensor) -> torch.Tensor:
+        """h + feed_forward(norm_ff(h)); if the result is not finite, names the first
+        stage that was not. One pass over the output when all is well."""
+        normed = self.norm_ff(h)  # (..., n, d_model)
+        out = h + self.feed_forward(normed)  # (..., n, d_model)
+        if not math.isfinite(largest_magnitude(out)):  # one min/max pass; NaN propagates
+            require_finite("h = x + attention (the attention sub-layer's output)", h,
+                           _OVERFLOW_HINT)
+            require_finite("norm_ff(h)", normed, _NORM_HINT.format("h = x + attention"))
+            require_finite("the block's output (h + feed_forward)", out, _OVERFLOW_HINT)
+        return out
 
     def forward_cached(self, x_new: torch.Tensor, cache: KVCache | None = None):
         """Run the block on new positions only, attending to them and to the cached past.
@@ -132,8 +202,14 @@ class TransformerBlock(nn.Module):
         """
         self._check_inputs(x_new, None, name="x_new")
         self._check_cache(cache, x_new)
+        require_finite_weights("TransformerBlock", self)
+        return self._run_cached(x_new, cache)
+
+    def _run_cached(self, x_new: torch.Tensor, cache: KVCache | None):
+        """`forward_cached` on inputs, cache and weights already checked."""
         n_new = x_new.shape[-2]
         normed = self.norm_attention(x_new)  # (..., n_new, d_model)
+        require_finite("norm_attention(x_new)", normed, _NORM_HINT.format("x_new"))
         q, k_new, v_new = self.project_heads(normed)  # each (..., n_heads, n_new, d_head)
         if cache is None:
             keys, values = k_new, v_new
@@ -146,15 +222,16 @@ class TransformerBlock(nn.Module):
             mask = None
         else:  # row i (position n_past + i) sees keys 0..n_past + i: causal_mask(n_all)[n_past:]
             mask = torch.ones(n_new, n_all, dtype=torch.bool, device=x_new.device).tril(n_past)
+        # _attend_torch refuses non-finite new keys (via the scores) and values (via its
+        # output), so the cache handed back is finite without a pass over it.
         out, _ = _attend_torch(q, keys, values, mask)  # (..., n_heads, n_new, d_head)
         h = x_new + self.merge_heads(out)  # (..., n_new, d_model)
-        out = h + self.feed_forward(self.norm_ff(h))  # (..., n_new, d_model)
-        return out, KVCache(keys, values)
+        return self._feed_forward_residual(h), KVCache._trusted(keys, values)
 
     def _check_inputs(self, x, mask, name: str = "x") -> None:
         layout = f"({'n' if name == 'x' else 'n_new'}, d_model)"
         layouts = f"{layout} or (batch, {layout[1:]}"
-        require_tensor(name, x)
+        require_float_tensor(name, x)
         require_min_ndim(name, x, 2, layouts)
         if x.ndim > 3:
             raise ValueError(f"{name} must be {layouts}: got {name}.shape={tuple(x.shape)}")
@@ -175,33 +252,33 @@ class TransformerBlock(nn.Module):
             n = x.shape[-2]
             require_mask("mask", mask, n, n, batch_shape=())
 
-    def _check_cache(self, cache, x_new) -> None:
+    def _check_cache(self, cache, x_new, name: str = "cache", x_name: str = "x_new") -> None:
+        """`cache` (None or a KVCache) fits this block and x_new. Its tensors are checked
+        again, finiteness included, as they may have been changed in place since it was made.
+        """
         if cache is None:
             return
         if not isinstance(cache, KVCache):
-            raise ValueError(f"cache must be a KVCache or None: got {type(cache).__name__}")
+            raise ValueError(f"{name} must be a KVCache or None: got {type(cache).__name__}")
         d_head = self.d_model // self.n_heads
         batch = tuple(x_new.shape[:-2])  # () for one sequence, (batch,) for a batch
-        for name in ("keys", "values"):
-            tensor = getattr(cache, name)
-            require_tensor(f"cache.{name}", tensor)
-            require_same(f"cache.{name}", tensor.dtype, "x_new", x_new.dtype, "dtype")
-            require_same(f"cache.{name}", tensor.device, "x_new", x_new.device, "device")
+        for field in ("keys", "values"):
+            tensor = getattr(cache, field)
+            label = f"{name}.{field}"
+            require_float_tensor(label, tensor)
+            require_same(label, tensor.dtype, x_name, x_new.dtype, "dtype")
+            require_same(label, tensor.device, x_name, x_new.device, "device")
             shape = tuple(tensor.shape)
             fits = (len(shape) == len(batch) + 3 and shape[:len(batch)] == batch
                     and shape[-3] == self.n_heads and shape[-1] == d_head)
             if not fits:
                 raise ValueError(
-                    f"cache.{name} must have shape {batch + (self.n_heads, 'n_past', d_head)}"
-                    f" for x_new.shape={tuple(x_new.shape)} (batch dims, n_heads, n_past, d_head):"
-                    f" got cache.{name}.shape={shape}; was the cache made by another block or"
-                    f" for another batch?"
+                    f"{label} must have shape {batch + (self.n_heads, 'n_past', d_head)}"
+                    f" for {x_name}.shape={tuple(x_new.shape)} (batch dims, n_heads, n_past,"
+                    f" d_head): got {label}.shape={shape}; was the cache made by another block"
+                    f" or for another batch?"
                 )
-        if cache.keys.shape != cache.values.shape:
-            raise ValueError(
-                f"cache.keys and cache.values must have the same shape: got "
-                f"{tuple(cache.keys.shape)} and {tuple(cache.values.shape)}"
-            )
+        _check_cache_tensors(cache.keys, cache.values, name)
 
     def to_torch_layer(self) -> nn.TransformerEncoderLayer:
         """torch's own pre-norm encoder layer holding this block's weights (a copy)."""
@@ -250,6 +327,8 @@ def sinusoidal_positions(n: int, d_model: int, dtype: torch.dtype = torch.float3
     column 2i+1 the matching cos; d_model must be even."""
     require_positive_int("n", n)
     require_positive_int("d_model", d_model)
+    # An integer dtype would round every sin and cos to -1, 0 or 1.
+    require_float_dtype("dtype", dtype)
     if d_model % 2:
         raise ValueError(f"d_model must be even (sin and cos columns come in pairs): got {d_model}")
     position = torch.arange(n, dtype=torch.float64)[:, None]  # (n, 1)
@@ -265,4 +344,5 @@ def sinusoidal_positions(n: int, d_model: int, dtype: torch.dtype = torch.float3
 def causal_mask(n: int, device: torch.device | str | None = None) -> torch.Tensor:
     """Bool (n, n) mask, True = may attend: position i sees positions 0..i only."""
     require_positive_int("n", n)
+    device = require_device("device", device)
     return torch.ones(n, n, dtype=torch.bool, device=device).tril()  # (n, n)
