@@ -19,10 +19,12 @@ from attnsheet.evidence import stage
 from attnsheet.evidence.render import recurrence as render
 from attnsheet.evidence.sections import recurrence as section
 from attnsheet.evidence.sections.recurrence import (
+    ACCELERATOR,
     EPOCHS,
     FORWARD,
     GRADIENTS,
     RECALL,
+    WORK_SPAN,
     r1_verdict,
     r2_verdict,
     r3_verdict,
@@ -274,12 +276,15 @@ def published(data):
 @pytest.fixture(scope="module")
 def tiny_data(tiny_run):
     config = {**TINY.to_dict(), "seeds": list(TINY.seeds)}
-    return {
+    data = {
         FORWARD: published(experiments.forward_times(lengths=[4, 8, 16], d=8, seed=0)),
         GRADIENTS: published(experiments.gradients(n=24, d=4, scales=[0.5, 2.0], seed=0)),
         RECALL: published(tiny_run),
         EPOCHS: published(experiments.epoch_times(**{**config, "train_size": 64})),
     }
+    data[WORK_SPAN] = published(experiments.work_span(upstream={FORWARD: data[FORWARD]},
+                                                      accelerator=ACCELERATOR))
+    return data
 
 
 def test_experiments_echo_their_parameters_and_machine(tiny_data):
@@ -314,6 +319,7 @@ def render_all(data):
         "r3a-gradient-figure": render.gradient(d[GRADIENTS], d[RECALL], experiment=GRADIENTS),
         "t2-epoch-time": render.epoch_time(d[EPOCHS], d[RECALL], experiment=EPOCHS),
         "r4-caption": render.one_cause(d[FORWARD], d[GRADIENTS], d[RECALL]),
+        "r1-work-span": render.work_span(d[WORK_SPAN]),
     }
 
 
@@ -356,11 +362,15 @@ def test_renderers_write_figures_and_captions_from_the_numbers(tmp_path, tiny_da
     assert "R3b" in table
     epoch = (include / "evidence/t2-epoch-time.md").read_text()
     assert epoch.count("\n|") >= 4  # header, rule, three models
+    bound = (include / "evidence/r1-work-span.md").read_text()
+    assert "Brent's bound" in bound and "NVIDIA A100 (312 TFLOP/s" in bound
+    assert bound.count("\n|") >= 2 + 2 * 3  # header, rule, two forwards at three lengths
 
 
 def test_measured_renderings_carry_their_machine(tiny_data):
     rendered = render_all(tiny_data)
-    for name in ("r1-timing-figure", "r2-threads-figure", "t2-epoch-time", "r4-caption"):
+    for name in ("r1-timing-figure", "r2-threads-figure", "t2-epoch-time", "r4-caption",
+                 "r1-work-span"):
         assert any(isinstance(b, MachineLine) for b in rendered[name].parts[""]), name
     r1_line = next(b for b in rendered["r1-timing-figure"].parts[""]
                    if isinstance(b, MachineLine))
@@ -419,9 +429,14 @@ SLOW_LONG = {**RNN_TIMES, "attention": [1e-7 * n * n for n in LENGTHS]}  # slowe
 HALVED = {f: [s / (2 if f == "attention" else 1) for s in v] for f, v in FAST.items()}
 
 
+def r1_data(timing: dict, accelerator=ACCELERATOR) -> dict:
+    """What R1 reads: the timings, and the work-span bound computed from them."""
+    return {FORWARD: timing, WORK_SPAN: experiments.work_span_rows(timing, accelerator, 5e10)}
+
+
 def test_r1_holds_when_attention_is_faster_and_needs_hardware_when_it_is_not():
-    assert r1_verdict({FORWARD: timing_data(FAST)}).status == HOLDS
-    verdict = r1_verdict({FORWARD: timing_data(SLOW_LONG)})
+    assert r1_verdict(r1_data(timing_data(FAST))).status == HOLDS
+    verdict = r1_verdict(r1_data(timing_data(SLOW_LONG)))
     assert verdict.status == NEEDS_HARDWARE
     assert verdict.numbers["attention_fastest_up_to_n"] == 64
     assert verdict.numbers["rnn_chain_per_token"] == 6
@@ -429,16 +444,33 @@ def test_r1_holds_when_attention_is_faster_and_needs_hardware_when_it_is_not():
 
 def test_r1_fails_when_the_rnn_time_does_not_grow_with_its_chain():
     flat = {**FAST, "torch-rnn": [1e-3] * 4, "elman-loop": [2e-3] * 4}
-    assert r1_verdict({FORWARD: timing_data(flat)}).status == FAILS_HERE
+    assert r1_verdict(r1_data(timing_data(flat))).status == FAILS_HERE
 
 
 def test_r1_span_counts_are_a_deterministic_criterion():
     growing = {"elman-loop": [6 * n + 2 for n in LENGTHS], "attention": [6, 7, 8, 9]}
     with pytest.raises(CriterionFailed, match="attention's chain changes"):
-        r1_verdict({FORWARD: timing_data(FAST, chain=growing)})
+        r1_verdict(r1_data(timing_data(FAST, chain=growing)))
     uneven = {"elman-loop": [98, 194, 300, 770], "attention": [6] * 4}
     with pytest.raises(CriterionFailed, match="fixed amount"):
-        r1_verdict({FORWARD: timing_data(FAST, chain=uneven)})
+        r1_verdict(r1_data(timing_data(FAST, chain=uneven)))
+
+
+def test_r1_work_span_bound_is_a_deterministic_criterion():
+    # A device whose time is all arithmetic: attention's extra work never pays off there.
+    arithmetic_only = {**ACCELERATOR, "peak_flops": 1.0, "step_latency": 0.0}
+    with pytest.raises(CriterionFailed, match="never puts attention below"):
+        r1_verdict(r1_data(timing_data(SLOW_LONG), arithmetic_only))
+
+
+def test_work_span_counts_and_bounds():
+    data = experiments.work_span_rows(timing_data(SLOW_LONG), ACCELERATOR, 5e10)
+    row = {(r["forward"], r["n"]): r for r in data["rows"]}
+    assert row["attention", 128]["work"] == 6 * 128 * 8 * 8 + 4 * 128 * 128 * 8
+    assert row["torch-rnn", 128]["work"] == 4 * 128 * 8 * 8
+    assert data["step_latency"] == pytest.approx(1e-5 * 128 / (6 * 128 + 2))
+    assert row["torch-rnn", 128]["bound_accelerator"] == pytest.approx((6 * 128 + 2) * 5e-6)
+    assert render.bound_crossing(data, "bound_accelerator") == 16
 
 
 def test_r2_holds_only_when_attention_gains_clearly_more_from_threads():

@@ -30,6 +30,50 @@ def forward_times(lengths: list[int], d: int, seed: int) -> dict:
             "machine": measure.machine(all_threads)}
 
 
+def forward_work(forward: str, n: int, d: int) -> int:
+    """FLOPs of one forward (a multiply-add counts 2): an RNN does two (d, d) mat-vecs per
+    token, 4nd²; attention projects q, k, v (6nd²), then scores and blends (4n²d)."""
+    return 4 * n * d * d if forward != "attention" else 6 * n * d * d + 4 * n * n * d
+
+
+def work_span_rows(timing: dict, accelerator: dict, core_flops: float) -> dict:
+    """R1(c), the arithmetic: work (FLOPs) and span (the longest chain of dependent
+    operations, counted) of each forward at each n, and Brent's bound on its time: on P units
+    of rate r whose dependent steps take at least ℓ each, time ≥ max(W / (P r), S ℓ).
+
+    Here: P = the cores, r = `core_flops` (one core's matrix-multiply rate), ℓ =
+    torch.nn.RNN's one-thread time per step of its chain at the longest n (its work per step
+    is tiny, so that is latency). The accelerator's rate is its published peak; its ℓ is a
+    stated assumption."""
+    d, cores = timing["d"], timing["cpu_count"]
+    one_thread = {(r["forward"], r["n"]): r for r in timing["rows"] if r["threads"] == 1}
+    longest = timing["lengths"][-1]
+    rnn = one_thread["torch-rnn", longest]
+    latency = rnn["seconds"] / rnn["critical_path"]
+    rows = []
+    for (forward, n), row in sorted(one_thread.items(), key=lambda kv: (kv[0][1], kv[0][0])):
+        work, span = forward_work(forward, n, d), row["critical_path"]
+        rows.append({
+            "forward": forward, "n": n, "work": work, "span": span,
+            "measured_one_thread": row["seconds"],
+            "bound_here": max(work / (cores * core_flops), span * latency),
+            "bound_accelerator": max(work / accelerator["peak_flops"],
+                                     span * accelerator["step_latency"]),
+        })
+    return {"d": d, "cores": cores, "core_flops": core_flops, "step_latency": latency,
+            "latency_from": {"forward": "torch-rnn", "n": longest}, "accelerator": accelerator,
+            "rows": rows}
+
+
+def work_span(*, upstream: dict, accelerator: dict) -> dict:
+    """R1(c): `work_span_rows` with one core's matrix-multiply rate measured here."""
+    with measure.measuring(1):
+        rate = measure.matmul_flops_per_second()
+        machine = measure.machine(1)
+    return {**work_span_rows(upstream["r1-forward-times"], accelerator, rate),
+            "machine": machine}
+
+
 def gradients(n: int, d: int, scales: list[float], seed: int, n_sequences: int = 4) -> dict:
     """R3a: ‖∂h_t/∂x_0‖ for t = 0 … n-1, for a tanh RNN at each recurrent scale and for
     self-attention, at initialisation (`forgetting`); geometric means over sequences."""

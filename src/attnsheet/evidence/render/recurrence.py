@@ -239,6 +239,60 @@ def forward_time(data: dict, *, experiment: str) -> Rendered:
 # --- R2: one thread against all threads -------------------------------------------------------
 
 
+def bound_crossing(data: dict, where: str) -> int | None:
+    """The first n from which Brent's bound puts attention below torch.nn.RNN and keeps it
+    there (`where`: "bound_here" or "bound_accelerator"); None if it never does."""
+    bound = {(r["forward"], r["n"]): r[where] for r in data["rows"]}
+    lengths = sorted({n for _, n in bound})
+    below = [bound["attention", n] < bound["torch-rnn", n] for n in lengths]
+    for i, n in enumerate(lengths):
+        if all(below[i:]):
+            return n
+    return None
+
+
+def _microseconds(seconds: float) -> str:
+    return f"{seconds * 1e6:.2g} µs" if seconds < 1e-3 else ms(seconds)
+
+
+def work_span(data: dict) -> Rendered:
+    """Work, span and Brent's bound for each forward, here and on the stated accelerator."""
+    accelerator = data["accelerator"]
+    rows = [r for r in data["rows"] if r["forward"] != "elman-loop"]
+    longest = max(r["n"] for r in rows)
+    at = {r["forward"]: r for r in rows if r["n"] == longest}
+    here, there = bound_crossing(data, "bound_here"), bound_crossing(data, "bound_accelerator")
+    table = markdown_table(
+        ["n", "forward", "work (FLOP)", "span (steps)", "measured here, 1 thread",
+         f"bound here, {data['cores']} cores", f"bound on the {accelerator['name']}"],
+        [[f"{r['n']:,}", STYLE[r["forward"]][3], f"{r['work']:.3g}", f"{r['span']:,}",
+          ms(r["measured_one_thread"]), ms(r["bound_here"]),
+          _microseconds(r["bound_accelerator"])] for r in rows])
+
+    def crossing(n):
+        return (f"from n = {n:,} on" if n is not None else "at no length measured")
+
+    text = (
+        f"**Why the hardware decides.** Attention does far more arithmetic than the RNN "
+        f"(at n = {longest:,}: {at['attention']['work']:.3g} FLOP against "
+        f"{at['torch-rnn']['work']:.3g}), but in a chain of {at['attention']['span']} dependent "
+        f"steps instead of {at['torch-rnn']['span']:,}. Brent's bound "
+        f"[(Brent, 1974)](references.md#brent-1974) says a computation of work W and span S "
+        f"takes at least max(W / (P r), S ℓ) on P units of rate r whose dependent steps take ℓ "
+        f"each. Measured here: r = {data['core_flops'] / 1e9:.0f} GFLOP/s per core, "
+        f"ℓ = {_microseconds(data['step_latency'])} per step (torch.nn.RNN's time per step of "
+        f"its chain at n = {data['latency_from']['n']:,}), P = {data['cores']}: the bound puts "
+        f"attention below the RNN {crossing(here)}. On the {accelerator['name']} "
+        f"({accelerator['peak_flops'] / 1e12:.0f} TFLOP/s, its published peak "
+        f"[(Dao, 2023)](references.md#dao-2023); ℓ = "
+        f"{_microseconds(accelerator['step_latency'])} assumed for one dependent step, about a "
+        f"kernel launch, not measured) it puts attention below {crossing(there)}: the RNN's "
+        f"chain alone needs {ms(at['torch-rnn']['bound_accelerator'])} at n = {longest:,}, "
+        f"attention {_microseconds(at['attention']['bound_accelerator'])}. Bounds, not "
+        f"measurements: no run beats them, and real runs are slower.\n\n" + table)
+    return Rendered(parts={"": [text, MachineLine(data["machine"])]})
+
+
 def threads(data: dict, *, experiment: str) -> Rendered:
     """R2: speedup of each forward from 1 thread to all threads, against n."""
     lengths, forwards = data["lengths"], data["forwards"]

@@ -12,6 +12,7 @@ from ..render.recurrence import (
     WINDOW,
     accuracy_summary,
     attention_fastest_up_to,
+    bound_crossing,
     chains,
     gradient_falls,
     reach,
@@ -31,6 +32,11 @@ RNN_TIME_EXPONENT = 0.75
 EPOCH_RATIO = 1.2
 
 FORWARD = "r1-forward-times"
+WORK_SPAN = "r1-work-span"
+# R1(c): the accelerator the work-span bound is priced on. Its peak is published (an A100's
+# fp16/bf16 matrix-multiply rate, as Dao, 2023, states it); its step latency is an assumption,
+# about one kernel launch, stated on the page as such.
+ACCELERATOR = {"name": "NVIDIA A100", "peak_flops": 312e12, "step_latency": 5e-6}
 GRADIENTS = "r3a-gradients"
 RECALL = "r3b-recall"
 EPOCHS = "t2-epoch-times"
@@ -40,6 +46,8 @@ _RENDER = "attnsheet.evidence.render.recurrence:"
 EXPERIMENTS: tuple[Experiment, ...] = (
     Experiment(FORWARD, _EXPERIMENTS + "forward_times",
                {"lengths": [2 ** i for i in range(4, 13)], "d": 64, "seed": 0}, timing=True),
+    Experiment(WORK_SPAN, _EXPERIMENTS + "work_span", {"accelerator": ACCELERATOR},
+               timing=True, reads=(FORWARD,)),
     Experiment(GRADIENTS, _EXPERIMENTS + "gradients",
                {"n": 128, "d": 32, "scales": [0.5, 1.0, 1.5, 2.0], "seed": 0}),
     Experiment(RECALL, _EXPERIMENTS + "recall", RECALL_CONFIG),
@@ -48,7 +56,8 @@ EXPERIMENTS: tuple[Experiment, ...] = (
 
 EVIDENCE: tuple[Evidence, ...] = (
     Evidence("recurrence-loop-snippet", "recurrence.md#the-loop",
-             "The Elman RNN loop; the effect of the first input on later states shrinks.",
+             "The Elman RNN loop: step t needs the state step t-1 produced (and the first "
+             "input's effect on later states, printed beside it).",
              snippet="recurrence/loop.py"),
     Evidence("recurrence-forget-snippet", "recurrence.md#recall",
              "Train a tiny RNN and a tiny attention model to recall a token k steps back; the "
@@ -58,6 +67,9 @@ EVIDENCE: tuple[Evidence, ...] = (
              "Forward wall time against n (16 to 4096) for two RNNs and attention, with each "
              "one's longest chain of dependent operations.",
              render=_RENDER + "forward_time", data=(FORWARD,), params={"experiment": FORWARD}),
+    Evidence(WORK_SPAN, "recurrence.md#slow",
+             "Work and span of each forward, and Brent's bound on time here and on an A100.",
+             render=_RENDER + "work_span", data=(WORK_SPAN,)),
     Evidence("r2-threads-figure", "recurrence.md#threads",
              "Speedup of the same forwards from 1 thread to all threads, as measured.",
              render=_RENDER + "threads", data=(FORWARD,), params={"experiment": FORWARD}),
@@ -105,6 +117,12 @@ def _span_counts(timing: dict) -> dict:
 def r1_verdict(data: dict) -> Verdict:
     timing = data[FORWARD]
     numbers = _span_counts(timing)
+    bound = data[WORK_SPAN]
+    there, here = (bound_crossing(bound, key) for key in ("bound_accelerator", "bound_here"))
+    must(there is not None and there <= timing["lengths"][-1],
+         "Brent's bound on the accelerator never puts attention below torch.nn.RNN")
+    numbers |= {"bound: attention below the RNN on an A100 from n": there,
+                "bound: attention below the RNN here from n": here if here else "none"}
     n1 = timing["lengths"][-1]
     one = {f: seconds_by_n(timing, f, 1)[n1] for f in timing["forwards"]}
     exponent = time_exponents(timing)["torch-rnn"]
@@ -127,7 +145,8 @@ def r1_verdict(data: dict) -> Verdict:
                    f"spans as counted (the RNN's grows like n, attention's is constant), but on "
                    f"{timing['cpu_count']} cores attention is only {fastest} and slower at "
                    f"n = {n1} ({one['attention'] * 1e3:.3g} ms against "
-                   f"{one['torch-rnn'] * 1e3:.3g} ms): its n² work needs parallel hardware")
+                   f"{one['torch-rnn'] * 1e3:.3g} ms): its n² work needs parallel hardware; "
+                   f"Brent's bound on an A100 puts it below the RNN from n = {there:,}")
 
 
 def r2_verdict(data: dict) -> Verdict:
@@ -224,14 +243,16 @@ def r4_verdict(data: dict) -> Verdict:
 CLAIMS: tuple[Claim, ...] = (
     Claim("R1", "recurrence.md",
           "Recurrence is slow because step t must wait for step t-1.",
-          ("recurrence-loop-snippet", "r1-timing-figure"),
+          ("recurrence-loop-snippet", "r1-timing-figure", WORK_SPAN),
           criterion=(
               "Deterministic: the RNN's longest chain of dependent operations grows by a fixed "
               "amount (at least 1) per token, attention's is the same at every n and shorter. "
               f"Measured (one thread): torch.nn.RNN's time grows at least like "
               f"n^{RNN_TIME_EXPONENT} over the longer half of the lengths; holds if attention is "
               "faster than both RNNs at the longest n, otherwise needs parallel hardware, with "
-              "the lengths up to which attention was faster."),
+              "the lengths up to which attention was faster. Deterministic: Brent's bound on "
+              f"an A100 (published peak, {ACCELERATOR['step_latency'] * 1e6:g} µs assumed per "
+              "dependent step) puts attention below torch.nn.RNN at the longest n."),
           predicate=r1_verdict),
     Claim("R2", "recurrence.md",
           "Recurrence cannot spread the sequence over parallel hardware.",
