@@ -59,6 +59,10 @@ FLOAT_TENSOR = [
     ("a NaN", lambda v, draw: _poke(v, draw, float("nan"))),
     ("+inf", lambda v, draw: _poke(v, draw, float("inf"))),
     ("-inf", lambda v, draw: _poke(v, draw, float("-inf"))),
+] + [  # shapes
+    ("flattened", lambda v, draw: v.reshape(-1)),
+    ("empty", lambda v, draw: v[..., :0]),
+    ("one more feature", lambda v, draw: torch.cat([v, v[..., :1]], dim=-1)),
 ]
 FLOAT_ARRAY = [
     ("a torch tensor", lambda v, draw: torch.from_numpy(np.asarray(v, dtype=float))),
@@ -68,6 +72,9 @@ FLOAT_ARRAY = [
     ("a NaN", lambda v, draw: _poke(v, draw, np.nan)),
     ("+inf", lambda v, draw: _poke(v, draw, np.inf)),
     ("-inf", lambda v, draw: _poke(v, draw, -np.inf)),
+    ("flattened", lambda v, draw: np.asarray(v).reshape(-1)),
+    ("empty", lambda v, draw: np.asarray(v)[..., :0]),
+    ("one more feature", lambda v, draw: np.concatenate([v, np.asarray(v)[..., :1]], axis=-1)),
 ]
 POSITIVE_INT = [
     ("zero", lambda v, draw: 0),
@@ -104,9 +111,16 @@ FLOAT_DTYPE = [
     ("bool", lambda v, draw: torch.bool),
     ("a numpy type", lambda v, draw: np.float32),
 ]
+# Values may have any width, and vectors are already flat: those corruptions are no error there.
+VALUE_TENSOR = [c for c in FLOAT_TENSOR if c[0] != "one more feature"]
+VALUE_ARRAY = [c for c in FLOAT_ARRAY if c[0] != "one more feature"]
+VECTOR_TENSOR = [c for c in FLOAT_TENSOR if c[0] != "flattened"]
+VECTOR_ARRAY = [c for c in FLOAT_ARRAY if c[0] != "flattened"]
+
 # The numpy functions take array-likes (a nested list of numbers is a fine array there); the
 # torch functions take tensors only.
-SCORES_ARRAY = [c for c in FLOAT_ARRAY if c[0] != "-inf"]  # -inf is how a mask says "never"
+# -inf is how a mask says "never"; scores of any shape and width are fine.
+SCORES_ARRAY = [c for c in FLOAT_ARRAY if c[0] not in ("-inf", "flattened", "one more feature")]
 BOOL_MASK_ARRAY = [
     ("a float mask", lambda v, draw: np.asarray(v, dtype=float)),
     ("an int mask", lambda v, draw: np.asarray(v, dtype=int)),
@@ -133,6 +147,10 @@ def _dead_row(mask, draw):
 CORRUPTIONS = {
     "float tensor": FLOAT_TENSOR,
     "float array": FLOAT_ARRAY,
+    "value tensor": VALUE_TENSOR,
+    "value array": VALUE_ARRAY,
+    "vector tensor": VECTOR_TENSOR,
+    "vector array": VECTOR_ARRAY,
     "positive int": POSITIVE_INT,
     "seed": SEED,
     "positive real": POSITIVE_REAL,
@@ -178,8 +196,8 @@ def _multi_head(backend):
     return valid
 
 
-_QKV_ROLES_T = {"q": "float tensor", "k": "float tensor", "v": "float tensor"}
-_QKV_ROLES_NP = {"q": "float array", "k": "float array", "v": "float array"}
+_QKV_ROLES_T = {"q": "float tensor", "k": "float tensor", "v": "value tensor"}
+_QKV_ROLES_NP = {"q": "float array", "k": "float array", "v": "value array"}
 _MH_ROLES = {"n_heads": "positive int"}
 
 TARGETS = [

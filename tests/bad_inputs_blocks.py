@@ -227,9 +227,11 @@ _LM_WEIGHTS = {f"weight:{name}": "weight" for name, _ in _tiny_lm().named_parame
 TARGETS: list[Target] = [
     # rnn.py
     Target("elman_rnn_np", lambda **a: lib.elman_rnn_np(**a), _elman(lambda a: a),
-           {name: "float array" for name in _ELMAN}),
+           {**{name: "float array" for name in _ELMAN},
+            "b_h": "vector array", "h0": "vector array"}),
     Target("elman_rnn_torch", lambda **a: lib.elman_rnn_torch(**a), _elman(torch.from_numpy),
-           {name: "float tensor" for name in _ELMAN}),
+           {**{name: "float tensor" for name in _ELMAN},
+            "b_h": "vector tensor", "h0": "vector tensor"}),
     Target("init_elman_np", lambda **a: lib.init_elman_np(**a),
            lambda: {"d_in": 3, "d_h": 4, "seed": 1, "recurrent_scale": 0.9},
            {"d_in": "positive int", "d_h": "positive int", "seed": "seed",

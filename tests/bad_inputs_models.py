@@ -753,7 +753,7 @@ TARGETS: list[Target] = [
     Target("rnn_jacobian_norms", lambda **a: rnn_jacobian_norms(**a),
            lambda: {"x": _randn(5, 3, seed=1), **_rnn_weights()},
            {"x": "float tensor", "w_xh": "float tensor", "w_hh": "float tensor",
-            "b_h": "float tensor"}),
+            "b_h": "vector tensor"}),
     Target("rnn_sensitivity", lambda **a: rnn_sensitivity(**a),
            lambda: {"n": 4, "d": 3, "recurrent_scale": 1.0, "seed": 0, "n_sequences": 2},
            {"n": _POSITIVE, "d": _POSITIVE, "recurrent_scale": "finite real", "seed": "seed",

@@ -176,11 +176,14 @@ def require_min_ndim(name: str, array, min_ndim: int, layout: str) -> None:
         )
 
 
-def require_shape(name: str, array, expected: tuple[int, ...], layout: str) -> None:
-    """`array.shape` must equal `expected`; `layout` names the sizes, e.g. "(d_h, d_h)"."""
+def require_shape(name: str, array, expected: tuple[int, ...], layout: str,
+                  source: str = "") -> None:
+    """`array.shape` must equal `expected`; `layout` names the sizes, e.g. "(d_h, d_h)", and
+    `source` where they were read (e.g. "d_h = w_xh.shape[1]": the culprit may be that one)."""
     if shape_of(array) != tuple(expected):
         raise ValueError(
             f"{name} must have shape {layout} = {tuple(expected)}: got {_show_shape(name, array)}"
+            + (f" ({source})" if source else "")
         )
 
 

@@ -193,10 +193,11 @@ def _check_multi_head_inputs(x, projections: dict, n_heads, mask) -> None:
     if d_model % n_heads:
         raise ValueError(
             f"d_model={d_model} is not divisible by n_heads={n_heads}: each head gets "
-            f"d_model // n_heads features, so the heads must split d_model evenly"
+            f"d_model // n_heads features, so the heads must split d_model evenly (d_model = "
+            f"x.shape[1])"
         )
     for name, w in projections.items():
-        require_shape(name, w, (d_model, d_model), "(d_model, d_model)")
+        require_shape(name, w, (d_model, d_model), "(d_model, d_model)", "d_model = x.shape[1]")
     require_finite("x", x)
     for name, w in projections.items():
         require_finite(name, w)

@@ -21,7 +21,7 @@ import torch
 
 from ._checks import (products_stay_finite, require_finite, require_positive_int,
                       require_same_size, require_torch_inputs)
-from .attention import _OVERFLOW_HINT, _check_attention_inputs
+from .attention import _OVERFLOW_HINT, _attend_torch, _check_attention_inputs
 
 __all__ = ["chunked_attention_torch", "sliding_window_attention_torch"]
 
@@ -57,17 +57,21 @@ def chunked_attention_torch(q, k, v, mask=None, *, chunk_size: int = 512,
     _check_attention_inputs(q, k, v, mask)
 
     batch, (n_q, d), (n_k, d_v) = q.shape[:-2], q.shape[-2:], v.shape[-2:]
+    if not products_stay_finite(q * (1.0 / math.sqrt(d)), k):
+        # Rare: inputs so large that a score may overflow. Computed as plain attention, table
+        # and all, so the answer (or the refusal) is the same as attention_torch's.
+        if causal:
+            mask = torch.ones(n_q, n_k, dtype=torch.bool, device=q.device).tril()
+        return _attend_torch(q, k, v, mask)[0]
     q = (q * (1.0 / math.sqrt(d))).reshape(-1, n_q, d)  # (B, n_q, d), scaled once
     k, v = k.reshape(-1, n_k, d), v.reshape(-1, n_k, d_v)  # (B, n_k, d), (B, n_k, d_v)
     if mask is not None:
         mask = mask.reshape(-1, n_q, n_k)  # (1 or B, n_q, n_k)
     # Scores in base 2 where they fit: softmax uses e^x = 2^(x log2 e), and torch's exp2 is
     # about three times faster than its exp. q scaled by log2 e folds the factor in.
-    base2 = products_stay_finite(q * _LOG2_E, k)
+    base2 = products_stay_finite(q * _LOG2_E, k)  # else base e: the scores fit, barely
     if base2:
         q = q * _LOG2_E
-    elif not products_stay_finite(q, k):  # rare: inputs so large that a score may overflow
-        require_finite("scores (q @ k^T / sqrt(d))", q @ k.mT, _OVERFLOW_HINT)
     # A column of ones after v: one product per tile gives both the weighted sum of values
     # and the softmax denominator (the sum of the weights).
     v_ones = torch.cat([v, v.new_ones(*v.shape[:-1], 1)], dim=-1)  # (B, n_k, d_v + 1)
@@ -187,9 +191,11 @@ def sliding_window_attention_torch(q, k, v, *, window: int, causal: bool = False
     before, after = window - 1, (0 if causal else window - 1)  # band reach on each side
     span = block + before + after  # keys a block of queries can reach
     pad = torch.nn.functional.pad
+    suspect = not products_stay_finite(q * (1.0 / math.sqrt(d)), k)  # a score may overflow
+    if suspect and window == n:  # full attention: computed as such, the same answer or refusal
+        mask = torch.ones(n, n, dtype=torch.bool, device=q.device).tril() if causal else None
+        return _attend_torch(q, k, v, mask)[0]
     q = q * (1.0 / math.sqrt(d))  # scaled once: n * d products
-    if not products_stay_finite(q, k):
-        require_finite("scores (q @ k^T / sqrt(d))", q @ k.mT, _OVERFLOW_HINT)
     q_blocks = pad(q, (0, 0, 0, tail)).unflatten(-2, (n_blocks, block))  # (..., b, block, d)
     # Block i's keys are padded positions [i*block, i*block + span), i.e. real positions
     # i*block - before .. i*block + block - 1 + after; unfold makes them windows of one view.
@@ -205,6 +211,9 @@ def sliding_window_attention_torch(q, k, v, *, window: int, causal: bool = False
     block_starts = torch.arange(n_blocks, device=q.device)[:, None, None] * block  # (b, 1, 1)
     key_pos = block_starts - before + cols  # (b, 1, span)
     allowed = in_band & (key_pos >= 0) & (key_pos < n)  # (b, block, span): padding is no key
+    if suspect:  # the scores the band uses, checked like plain attention checks its table
+        require_finite("scores (q @ k^T / sqrt(d))", scores.masked_fill(~allowed, 0.0),
+                       _OVERFLOW_HINT)
     scores.masked_fill_(~allowed, float("-inf"))  # every row keeps at least its own key
     weights = torch.softmax(scores, dim=-1)  # (..., b, block, span)
     out = weights @ v_windows.mT  # (..., b, block, d_v)

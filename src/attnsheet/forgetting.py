@@ -45,7 +45,10 @@ def attention_jacobian_norms(forward, x: torch.Tensor) -> torch.Tensor:
     require_finite("x", x)
     n, d_in = x.shape  # positions, features
     copies = x.expand(d_in, n, d_in).clone().requires_grad_(True)  # (d_in, n, d_in)
-    out = forward(copies)  # (d_in, n, d_out)
+    try:
+        out = forward(copies)  # (d_in, n, d_out)
+    except (RuntimeError, ValueError, TypeError) as error:  # e.g. x too wide for forward
+        raise ValueError(f"forward failed on x (x.shape={tuple(x.shape)}): {error}") from error
     # O(outputs): what forward returned must be a function of its input, of the right shape.
     if not isinstance(out, torch.Tensor) or not out.is_floating_point():
         raise ValueError(f"forward must return a floating-point torch.Tensor: got "

@@ -43,9 +43,10 @@ def _check_elman_inputs(x, w_xh, w_hh, b_h, h0) -> None:
     require_nonempty("w_xh", w_xh, "(d_in, d_h)")
     require_same_size("x", x, 1, "w_xh", w_xh, 0, "input size d_in")
     d_h = w_xh.shape[1]  # hidden units, read off w_xh so the others are checked against it
-    require_shape("w_hh", w_hh, (d_h, d_h), "(d_h, d_h)")
-    require_shape("b_h", b_h, (d_h,), "(d_h,)")
-    require_shape("h0", h0, (d_h,), "(d_h,)")
+    source = "d_h = w_xh.shape[1]"  # a mismatch may be w_xh's fault
+    require_shape("w_hh", w_hh, (d_h, d_h), "(d_h, d_h)", source)
+    require_shape("b_h", b_h, (d_h,), "(d_h,)", source)
+    require_shape("h0", h0, (d_h,), "(d_h,)", source)
     for name, array in (("x", x), ("w_xh", w_xh), ("w_hh", w_hh), ("b_h", b_h), ("h0", h0)):
         require_finite(name, array)
 
