@@ -14,7 +14,8 @@ import statistics
 from ...experiments.measure import fitted_exponent
 from ..spec import Figure, MachineLine, Rendered
 from ..stage import data_file
-from .common import legend, lengths_axis, markdown_table, ms, percent, sci, tidy, times
+from .common import (format_flops, legend, lengths_axis, markdown_table, ms, percent, sci,
+                     tidy, times)
 
 # --- readings shared with the claims ----------------------------------------------------------
 
@@ -239,16 +240,30 @@ def forward_time(data: dict, *, experiment: str) -> Rendered:
 # --- R2: one thread against all threads -------------------------------------------------------
 
 
-def bound_crossing(data: dict, where: str) -> int | None:
-    """The first n from which Brent's bound puts attention below torch.nn.RNN and keeps it
-    there (`where`: "bound_here" or "bound_accelerator"); None if it never does."""
+def _attention_below(data: dict, where: str) -> list[tuple[int, bool]]:
+    """(n, whether Brent's bound puts attention below torch.nn.RNN) at every length."""
     bound = {(r["forward"], r["n"]): r[where] for r in data["rows"]}
-    lengths = sorted({n for _, n in bound})
-    below = [bound["attention", n] < bound["torch-rnn", n] for n in lengths]
-    for i, n in enumerate(lengths):
-        if all(below[i:]):
-            return n
-    return None
+    return [(n, bound["attention", n] < bound["torch-rnn", n])
+            for n in sorted({n for _, n in bound})]
+
+
+def bound_crossing(data: dict, where: str) -> int | None:
+    """The first n from which the bound (`where`: "bound_here" or "bound_accelerator") puts
+    attention below torch.nn.RNN and keeps it there; None if it never does."""
+    below = _attention_below(data, where)
+    return next((n for i, (n, _) in enumerate(below) if all(b for _, b in below[i:])), None)
+
+
+def bound_below_up_to(data: dict, where: str) -> int | None:
+    """The largest n up to which the bound puts attention below torch.nn.RNN at every length;
+    None if it does not at the shortest."""
+    below = _attention_below(data, where)
+    last = None
+    for n, is_below in below:
+        if not is_below:
+            break
+        last = n
+    return last
 
 
 def _microseconds(seconds: float) -> str:
@@ -261,16 +276,24 @@ def work_span(data: dict) -> Rendered:
     rows = [r for r in data["rows"] if r["forward"] != "elman-loop"]
     longest = max(r["n"] for r in rows)
     at = {r["forward"]: r for r in rows if r["n"] == longest}
-    here, there = bound_crossing(data, "bound_here"), bound_crossing(data, "bound_accelerator")
+    there = bound_crossing(data, "bound_accelerator")
+    here_up_to = bound_below_up_to(data, "bound_here")
     table = markdown_table(
-        ["n", "forward", "work (FLOP)", "span (steps)", "measured here, 1 thread",
+        ["n", "forward", "work", "span (steps)", "measured here, 1 thread",
          f"bound here, {data['cores']} cores", f"bound on the {accelerator['name']}"],
-        [[f"{r['n']:,}", STYLE[r["forward"]][3], f"{r['work']:.3g}", f"{r['span']:,}",
+        [[f"{r['n']:,}", STYLE[r["forward"]][3], format_flops(r["work"]), f"{r['span']:,}",
           ms(r["measured_one_thread"]), ms(r["bound_here"]),
           _microseconds(r["bound_accelerator"])] for r in rows])
 
     def crossing(n):
         return (f"from n = {n:,} on" if n is not None else "at no length measured")
+
+    if here_up_to is None:
+        here_text = "above the RNN at every length measured"
+    elif here_up_to == longest:
+        here_text = "below the RNN at every length measured"
+    else:
+        here_text = f"below the RNN up to n = {here_up_to:,} and not beyond"
 
     text = (
         f"**Why the hardware decides.** Attention does far more arithmetic than the RNN "
@@ -282,15 +305,16 @@ def work_span(data: dict) -> Rendered:
         f"each. Measured here: r = {data['core_flops'] / 1e9:.0f} GFLOP/s per core, "
         f"ℓ = {_microseconds(data['step_latency'])} per step (torch.nn.RNN's time per step of "
         f"its chain at n = {data['latency_from']['n']:,}), P = {data['cores']}: the bound puts "
-        f"attention below the RNN {crossing(here)}. On the {accelerator['name']} "
+        f"attention {here_text}, because its n² work outgrows two cores. On the "
+        f"{accelerator['name']} "
         f"({accelerator['peak_flops'] / 1e12:.0f} TFLOP/s, its published peak "
         f"[(Dao, 2023)](references.md#dao-2023); ℓ = "
         f"{_microseconds(accelerator['step_latency'])} assumed for one dependent step, about a "
         f"kernel launch, not measured) it puts attention below {crossing(there)}: the RNN's "
         f"chain alone needs {ms(at['torch-rnn']['bound_accelerator'])} at n = {longest:,}, "
         f"attention {_microseconds(at['attention']['bound_accelerator'])}. Bounds, not "
-        f"measurements: no run beats them, and real runs are slower.\n\n" + table)
-    return Rendered(parts={"": [text, MachineLine(data["machine"])]})
+        f"measurements: no run beats them, and real runs are slower.\n")
+    return Rendered(parts={"": [text, MachineLine(data["machine"])], "table": [table]})
 
 
 def threads(data: dict, *, experiment: str) -> Rendered:
