@@ -600,7 +600,7 @@ def test_it_blend_and_maps_render(maps):
 
 def test_explorer_script_resolves_against_the_site_root():
     script = (Path(__file__).parents[1] / "docs/javascripts/attention-explorer.js").read_text()
-    assert "new URL(root.dataset.src, siteRoot)" in script
+    assert "load(root.dataset.src)" in script and "new URL(path, siteRoot)" in script
     assert 'new URL("..", document.currentScript.src)' in script
 
 

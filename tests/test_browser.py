@@ -160,6 +160,9 @@ def test_attention_explorer_shows_the_json(site, browser):
     page.get_by_label("Layer", exact=True).select_option(str(layer))
     page.get_by_label("Head", exact=True).select_option(str(head))
     chosen = data["sentences"][sentence]
+    chosen["weights"] = json.loads((site_dir / chosen["src"]).read_text())["weights"]
+    page.wait_for_function("() => document.querySelector('.attn-explorer__table caption')"
+                           ".textContent.startsWith('Layer 3, head 8')")
     expected = chosen["weights"][layer][head][chosen["it"]]
     row = shown_it_row()
     assert [value for value, _ in row] == expected
@@ -172,6 +175,16 @@ def test_attention_explorer_shows_the_json(site, browser):
     page.wait_for_function("() => document.querySelector('.attn-explorer__table caption')"
                            ".textContent.startsWith('Layer 3, head 9')")
     assert [v for v, _ in shown_it_row()] == chosen["weights"][layer][head + 1][chosen["it"]]
+
+    # Every analysed sentence is there, its weights fetched when it is first picked.
+    last = len(data["sentences"]) - 1
+    assert last >= 17  # nine pairs, two sentences each
+    page.get_by_label("Sentence", exact=True).select_option(str(last))
+    it_token = data["sentences"][last]["tokens"][data["sentences"][last]["it"]]
+    page.wait_for_function("() => document.querySelectorAll('.attn-explorer__it td').length"
+                           f" === {len(data['sentences'][last]['tokens'])}")
+    assert page.locator(".attn-explorer__it th").text_content().endswith(it_token)
+    page.get_by_label("Sentence", exact=True).select_option(str(sentence))
 
     # Hover: the readout names the pair and the value.
     cell = page.locator(".attn-explorer__it td").nth(2)

@@ -1,9 +1,10 @@
 /* Attention explorer: pick a sentence, a layer and a head of all-MiniLM-L6-v2 and see its
  * weight table, with the row of "it" highlighted and each value on hover.
  *
- * The data is a JSON file the evidence build writes into the site
- * (data/page/a3-pretrained-explorer.json); the container names it in data-src, relative to
- * the site's root, not to the page. Plain JavaScript, nothing fetched from another origin.
+ * The data are JSON files the evidence build writes into the site: an index
+ * (data/page/a3-pretrained-explorer.json, named in the container's data-src, relative to the
+ * site's root, not to the page) listing every analysed sentence, and one file of weights per
+ * sentence, fetched when the sentence is first shown. Plain JavaScript, nothing fetched from another origin.
  * Material's instant navigation swaps pages without reloading scripts, so setup runs on
  * every page change through document$; without JavaScript the static figure inside the
  * container stays.
@@ -89,11 +90,24 @@
     var widget = element("div", { class: "attn-explorer__widget" });
     [controls, summary, scroller, readout].forEach(function (n) { widget.appendChild(n); });
 
+    var weights = {}; // sentence index -> its weights, fetched when first shown
+
     function render() {
-      var s = data.sentences[Number(sentence.box.value)];
+      var index = Number(sentence.box.value);
+      if (!weights[index]) {
+        summary.textContent = "Loading the weights of this sentence\u2026";
+        load(data.sentences[index].src)
+          .then(function (loaded) { weights[index] = loaded.weights; render(); })
+          .catch(function (error) {
+            summary.textContent = "Could not load this sentence's weights (" +
+              error.message + ").";
+          });
+        return;
+      }
+      var s = data.sentences[index];
       var l = Number(layer.box.value);
       var h = Number(head.box.value);
-      var table = s.weights[l][h]; // (n, n): row = query token, column = key token
+      var table = weights[index][l][h]; // (n, n): row = query token, column = key token
       var tokens = s.tokens;
       var grid = element("table", { class: "attn-explorer__table" });
       grid.appendChild(element("caption", {},
@@ -153,15 +167,19 @@
     root.dataset.ready = "true";
   }
 
+  // JSON at a path relative to the site's root.
+  function load(path) {
+    var url = new URL(path, siteRoot);
+    return fetch(url).then(function (response) {
+      if (!response.ok) throw new Error(response.status + " " + url);
+      return response.json();
+    });
+  }
+
   function setup(root) {
     if (root.dataset.ready || root.dataset.loading) return;
     root.dataset.loading = "true";
-    var url = new URL(root.dataset.src, siteRoot);
-    fetch(url)
-      .then(function (response) {
-        if (!response.ok) throw new Error(response.status + " " + url);
-        return response.json();
-      })
+    load(root.dataset.src)
       .then(function (data) { build(root, data); })
       .catch(function (error) {
         // Leave the static figure in place and say why the explorer is missing.

@@ -328,6 +328,13 @@ def pretrained_maps(margin: float) -> dict:
         } for adjective, maps, rows in zip((main_pair.first_adjective,
                                             main_pair.second_adjective),
                                            (main, twin), (rows_main, rows_twin))],
+        # Every analysed sentence, for the explorer: both sentences of every pair.
+        "all_sentences": [{
+            "pair": i, "adjective": adjective, "text": maps.text, "tokens": maps.tokens,
+            "it": maps.tokens.index("it"), "weights": maps.attentions.tolist(),
+        } for i, (pair, pair_maps) in enumerate(zip(PAIRS, encoded))
+            for adjective, maps in zip((pair.first_adjective, pair.second_adjective),
+                                       pair_maps)],
         "group_order": list(groups),  # the data's keys are written sorted
         "groups": {name: [main.tokens[j] for j in idx] for name, idx in groups.items()},
         "share": {name: value.tolist() for name, value in share.items()},  # (layers, heads)

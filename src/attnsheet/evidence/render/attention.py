@@ -442,9 +442,11 @@ def _head_tables(data, layer_head) -> Figure:
 
 
 def explorer(data, decimals: int, src: str) -> Rendered:
-    """The explorer's container (its static fallback inside) and the JSON it reads, at the
-    site path `src` (the script resolves it against the site's root)."""
+    """The explorer's container (its static fallback inside), its index JSON at the site path
+    `src` (the script resolves it against the site's root) and one JSON per sentence, which
+    the script fetches when a reader picks that sentence."""
     layer, head = data["best"]
+    sentences = data["all_sentences"]
     script = {
         "model": data["model"],
         "weights_sha256": data["weights_sha256"],
@@ -452,18 +454,16 @@ def explorer(data, decimals: int, src: str) -> Rendered:
         "heads": data["heads"],
         "decimals": decimals,
         "default": {"sentence": 0, "layer": layer, "head": head},
-        "sentences": [{
-            "label": f"… too {sentence['adjective']}",
-            "text": sentence["text"],
-            "tokens": sentence["tokens"],
-            "it": sentence["it"],
-            "weights": np.round(np.array(sentence["weights"]), decimals).tolist(),
-        } for sentence in data["sentences"]],
+        "sentences": [{"text": s["text"], "tokens": s["tokens"], "it": s["it"],
+                       "src": src.removesuffix(".json") + f"-{i}.json"}
+                      for i, s in enumerate(sentences)],
     }
+    weights = {str(i): {"weights": np.round(np.array(s["weights"]), decimals).tolist()}
+               for i, s in enumerate(sentences)}
     return Rendered(
         parts={"": [f'<div class="attn-explorer" data-src="{src}" markdown="block">\n',
                     _head_tables(data, (layer, head)), "</div>\n"]},
-        scripts={"": script},
+        scripts={"": script, **weights},
     )
 
 
