@@ -9,7 +9,7 @@ import textwrap
 from pathlib import Path
 
 # Input validation only: its loops run over argument names and shape dims, never over data.
-CHECK_PREFIX = "_check"  # methods that validate inputs, like the functions of SKIPPED_MODULES
+CHECK_PREFIX = "_check"  # functions and methods that validate inputs, like SKIPPED_MODULES
 SKIPPED_MODULES = ("attnsheet._checks",)
 POSITION_LOOP = "range(n)"  # how the library's code loops over the n positions of a sequence
 
@@ -49,8 +49,8 @@ def loops_reachable(function, owner: type | None = None) -> dict:
     `self.w_q(x)` are torch modules, listed under "torch_layers"); plain names resolve to
     attnsheet functions in the function's module. Returns {"inspected": {qualified name:
     [loops]}, "skipped": [...], "torch_layers": [...]}. Input checks (the functions of
-    SKIPPED_MODULES and methods named CHECK_PREFIX...) are listed as skipped, not read, for
-    the block and the RNN alike; "position_loops" are the loops over the n positions.
+    SKIPPED_MODULES, and functions and methods named CHECK_PREFIX...) are listed as skipped,
+    not read, for the block and the RNN alike; "position_loops" are the loops over the n positions.
     """
     inspected: dict[str, list[str]] = {}
     skipped: set[str] = set()
@@ -82,7 +82,8 @@ def loops_reachable(function, owner: type | None = None) -> dict:
             elif isinstance(callee, ast.Name):
                 target = fn.__globals__.get(callee.id)
                 if _ours(target):
-                    if target.__module__ in SKIPPED_MODULES:
+                    if (target.__module__ in SKIPPED_MODULES
+                            or callee.id.startswith(CHECK_PREFIX)):
                         skipped.add(f"{target.__module__}.{target.__qualname__}")
                     else:
                         todo.append((target, None))

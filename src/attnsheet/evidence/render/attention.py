@@ -396,7 +396,7 @@ def _head_tables(data, layer_head) -> Figure:
     main, twin = data["sentences"]
     first, second = data["pairs"][0]["first"], data["pairs"][0]["second"]
     n_pairs = len(data["pairs"])
-    most = int(np.array(data["per_head_follows"])[layer, head])
+    most = int(np.array(data["per_head_follows_at_margin"])[layer, head])
 
     def draw(colors):
         import matplotlib.pyplot as plt
@@ -432,7 +432,7 @@ def _head_tables(data, layer_head) -> Figure:
     flips = (a_main > s_main) != (a_twin > s_twin)
     caption = (
         f"{_head(layer_head).capitalize()}, the head that follows the referent on the most "
-        f"pairs ({most} of {n_pairs}). With <em>tired</em>, <em>it</em> gives <em>animal</em> "
+        f"pairs at a margin of {data['margin']:g} ({most} of {n_pairs}). With <em>tired</em>, <em>it</em> gives <em>animal</em> "
         f"{a_main:.3f} and <em>street</em> {s_main:.3f}; with <em>wide</em>, {a_twin:.3f} and "
         f"{s_twin:.3f}. The order {'flips' if flips else 'stays'}, but the weights are tiny: "
         f"{shares[largest]:.2f} goes to {largest}. (The interactive explorer replaces this "

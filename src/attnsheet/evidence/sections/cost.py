@@ -254,7 +254,7 @@ CLAIMS: tuple[Claim, ...] = (
               f"(fitted exponent at most {LINEAR_MEMORY_MAX}) in the side-by-side run."),
           predicate=c2_verdict),
     Claim("C3", "cost.md",
-          "That cost is the main reason models have a context window.",
+          "Attention's growing cost is the chief limit on how much text a model reads at once.",
           ("c3-context-table", "c3-trained-length"),
           criterion=(
               "Computed from published configurations (Llama 2 7B, Llama 3 8B): the n² part's "
