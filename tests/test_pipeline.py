@@ -369,3 +369,21 @@ def test_the_watcher_rebuilds_after_an_edit_saved_during_a_build(tmp_path):
 
     watch(tmp_path, tmp_path / "out", poll_s=0, rounds=4, build=build)
     assert builds == ["first", "edited during the build"]
+
+
+def test_every_claim_page_shows_its_verdict_note():
+    """Where the data disagrees with a claim, its page says so: each claim's note is included
+    on the claim's page (the note is empty while the claim holds)."""
+    for claim in CLAIMS:
+        page = (DOCS / claim.page.partition("#")[0]).read_text(encoding="utf-8")
+        assert f'--8<-- "{stage.verdict_file(claim.id)}"' in page, claim.id
+
+
+def test_a_verdict_note_says_what_failed_and_links_the_ledger():
+    from attnsheet.evidence.ledger import verdict_note
+    claim = CLAIMS[0]
+    assert verdict_note(claim, Verdict(HOLDS, {}, "fine")) == ""
+    note = verdict_note(claim, Verdict(FAILS_HERE, {"x": 1}, "too slow here"))
+    assert note.startswith(f"**{claim.id} does not hold on the machine that built this page:** "
+                           "too slow here.")
+    assert f"(evidence.md#{claim.id.lower()})" in note

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import cache, notebooks, stage
-from .ledger import render_json, render_markdown
+from .ledger import render_json, render_markdown, verdict_note
 from .machine import machine_markdown
 from .registry import REGISTRY, Registry
 from .spec import FAILS_HERE, Claim, CriterionFailed, Evidence, Experiment, Verdict
@@ -250,11 +250,13 @@ def _remove_unlisted(paths: Paths, manifest: dict) -> None:
     listed = {f for entry in manifest.values() for f in entry["files"]} | set(LEDGER_FILES)
     for folder in (paths.include, paths.site):
         for path in folder.rglob("*"):
-            if path.is_file() and str(path.relative_to(paths.out)) not in listed:
+            relative = str(path.relative_to(paths.out))
+            if path.is_file() and relative not in listed and not relative.startswith(VERDICTS_DIR):
                 path.unlink()
 
 
 LEDGER_FILES = ("include/ledger.md", "include/machine.md", "site/evidence.json")
+VERDICTS_DIR = "include/verdicts/"  # one note per claim, rewritten by every full build
 
 
 class _Run:
@@ -406,6 +408,9 @@ def build(root: Path, out: Path, *, force: bool = False, log=print,
                 log(f"evidence: {claim_id} {verdict.status}: {verdict.reason}")
         return kept
     stage.write_text(paths.include / "ledger.md", render_markdown(full, kept, verdicts))
+    for claim in full.claims:  # the sentence each page shows where the data disagrees
+        stage.write_text(paths.include / stage.verdict_file(claim.id),
+                         verdict_note(claim, verdicts.get(claim.id)))
     stage.write_text(paths.site / "evidence.json", render_json(full, kept, verdicts))
     stage.write_text(paths.include / "machine.md", machine_markdown())
     if not ran:

@@ -7,10 +7,11 @@ import json
 import re
 
 from .registry import Registry
-from .spec import VERDICTS, Claim, Evidence, Verdict
+from .spec import FAILS_HERE, HOLDS, NEEDS_HARDWARE, RECORDED, VERDICTS, Claim, Evidence, Verdict
 from .urls import page_url, site_files
 
 NOT_JUDGED = "not judged yet"
+LEDGER_PAGE = "evidence.md"  # the page that includes the ledger; rows are anchored by claim ID
 
 
 def status(verdict: Verdict | None) -> str:
@@ -69,11 +70,25 @@ def render_markdown(registry: Registry, manifest: dict, verdicts: dict) -> str:
         numbers = _numbers(verdict)
         detail += f"<br><small>{numbers}</small>" if numbers else ""
         lines.append(
-            f"| [{claim.id}]({claim.page}) | {claim.text} | {claim.criterion or '–'} | "
+            f'| <span id="{claim.id.lower()}"></span>[{claim.id}]({claim.page}) | '
+            f"{claim.text} | {claim.criterion or '–'} | "
             f"{'<br>'.join(links) or 'none yet'} | "
             f'<span class="ledger-{css}">{state}</span>{detail} |'
         )
     return "\n".join(lines) + "\n"
+
+
+def verdict_note(claim: Claim, verdict: Verdict | None) -> str:
+    """The sentence a page shows at the top of a claim's evidence when this build's data
+    does not simply support it (its verdict and reason); nothing when the claim holds."""
+    if verdict is None or verdict.status == HOLDS:
+        return ""
+    saying = {FAILS_HERE: "does not hold on the machine that built this page",
+              NEEDS_HARDWARE: "needs other hardware than the machine that built this page",
+              RECORDED: "rests on a recorded run on other hardware"}[verdict.status]
+    css = verdict.status.replace(" ", "-")
+    return (f"**{claim.id} {saying}:** {verdict.reason}. "
+            f"([ledger]({LEDGER_PAGE}#{claim.id.lower()}))\n{{ .verdict-note .ledger-{css}-note }}\n")
 
 
 def render_json(registry: Registry, manifest: dict, verdicts: dict) -> str:

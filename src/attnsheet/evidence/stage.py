@@ -34,6 +34,11 @@ def data_file(experiment: str) -> str:
     return f"data/{experiment}.json"
 
 
+def verdict_file(claim_id: str) -> str:
+    """Include path of the note a page shows where a claim's verdict is not "holds"."""
+    return f"verdicts/{claim_id}.md"
+
+
 def script_data_file(evidence: str, key: str = "") -> str:
     """Site path of JSON a page's script reads."""
     return f"data/page/{evidence}{'-' + key if key else ''}.json"
