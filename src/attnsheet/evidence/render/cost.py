@@ -109,9 +109,13 @@ def time_sweep(data: dict) -> Rendered:
     breakdown_n = parts["n"]
     counted = parts["scores"] + parts["softmax"] + parts["blend"]
     outside = max(0.0, 1 - counted / parts["whole"])
-    verdict = (f" At n = {breakdown_n:,}, the two products and softmax account for "
-               f"{min(1.0, counted / parts['whole']):.0%} of the time"
-               + (": the cost is work on the n² scores, not overhead." if outside < 0.1
+    softmax_share = parts["softmax"] / counted
+    verdict = (f" At n = {breakdown_n:,}, timed on their own, the two products and softmax "
+               f"add up to {min(1.0, counted / parts['whole']):.0%} of the whole"
+               + (", so the time goes to the n × n table, not to overhead" if outside < 0.1
+                  else "")
+               + (f"; the softmax, which multiplies nothing, takes {softmax_share:.0%} of it: "
+                  f"much of the cost is moving the table through memory." if softmax_share >= 0.2
                   else "."))
     fraction = rates[-1] / matmul_rate
     alt = (
