@@ -17,4 +17,4 @@ def code_links(data) -> Rendered:
     else:
         check = (f"Checked at build: each of the {len(data['terms'])} terms links to a "
                  "section that shows a runnable script.")
-    return Rendered(parts={"": [check + "\n", table]})
+    return Rendered(parts={"": [check + "\n{ .build-check }\n", table]})

@@ -108,4 +108,4 @@ def notebooks(data) -> Rendered:
     else:
         check = (f"Checked at build: this section links to all {len(data['notebooks'])} "
                  f"notebooks, and the {named} pages link to the ones that deepen them.")
-    return Rendered(parts={"": [table, check + "\n"]})
+    return Rendered(parts={"": [table, check + "\n{ .build-check }\n"]})

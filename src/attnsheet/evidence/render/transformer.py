@@ -166,4 +166,4 @@ def section_links(data) -> Rendered:
     else:
         text = (f"Checked at build: this section links to the {len(data['links'])} sections "
                 f"it points to, and each shows code: {shown}.")
-    return Rendered(parts={"": [text + "\n"]})
+    return Rendered(parts={"": [text + "\n{ .build-check }\n"]})
