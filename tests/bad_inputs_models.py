@@ -2,7 +2,7 @@
 
 Every call is tiny: a BERT of width 4 (one of vocabulary 30522 where the real tokenizer needs
 it, written once to a temporary folder with its own hash), recall models of width 4 trained for
-one epoch of two batches, one step of the pointer model. Nothing loads all-MiniLM-L6-v2.
+at most two steps, one step of the pointer model. Nothing loads all-MiniLM-L6-v2.
 Targets that seed torch's global generator run inside `torch.random.fork_rng`, so the
 harness leaves the generator as it found it.
 """
@@ -45,6 +45,7 @@ from attnsheet.recall import (
     RecurrentRecall,
     accuracy_by_k,
     answers,
+    delays,
     epoch_seconds,
     held_out_sequences,
     make_model,
@@ -186,9 +187,9 @@ RECALL_MODEL = [
     ("a plain module", lambda v, draw: torch.nn.Linear(2, 2)),
     ("a NaN in a weight", lambda v, draw: _broken_weight(v, draw, NAN)),
     ("+inf in a weight", lambda v, draw: _broken_weight(v, draw, INF)),
-    ("a model for another n_ctx",
-     lambda v, draw: _keeping_rng(make_model)("attention", replace(RECALL, n_ctx=RECALL.n_ctx + 1),
-                                              0)),
+    ("a model for another max_delay",
+     lambda v, draw: _keeping_rng(make_model)(
+         "attention", replace(RECALL, max_delay=RECALL.max_delay + 1), 0)),
 ]
 MODEL_NAMES = [
     ("a bare name", lambda v, draw: v[0]),
@@ -203,6 +204,19 @@ MODEL_NAMES = [
 _ROLES: dict = {
     "token ids": TOKEN_IDS,
     "id tensor": ID_TENSOR,
+    "recall sequences": TOKEN_IDS + [
+        ("no item", lambda v, draw: _without_item(v, draw)),
+        ("a second item", lambda v, draw: _set(v, draw, -2, 0)),  # k >= 1: a distractor there
+        ("no query token", lambda v, draw: _set(v, draw, -1, RECALL.items)),
+        ("a second query token", lambda v, draw: _set(v, draw, -2, RECALL.query)),
+        ("no delay", lambda v, draw: _no_delay(v, draw)),
+    ],
+    "delay sampling": [
+        ("an unknown name", lambda v, draw: "normal"),
+        ("another case", lambda v, draw: v.capitalize()),
+        ("None", lambda v, draw: None),
+        ("a list", lambda v, draw: [v]),
+    ],
     "real mask": [
         ("a float mask", lambda v, draw: v.float()),
         ("an int mask", lambda v, draw: v.long()),
@@ -589,19 +603,46 @@ _REFERENT_WEIGHT_ROLES = {f"weight:{name}": "weight" for name in
                           ("positions", "w_q1.weight", "w_k1.weight", "w_v1.weight",
                            "w_q2.weight", "w_k2.weight")}
 
-# The recall experiment at its smallest: 4 training sequences of 4 tokens, one epoch.
-RECALL = RecallConfig(vocab=3, n_ctx=4, width=4, train_size=4, test_size=3, epochs=1, batch=2,
-                      lr=0.05, seeds=(0,))
+# The recall experiment at its smallest: delays up to 3 (sequences of 5 tokens), 4 training
+# sequences, a reading after every step, two steps at most.
+RECALL = RecallConfig(items=3, distractors=2, max_delay=3, width=4, train_size=4, val_size=2,
+                      test_per_k=1, batch=2, lr=0.05, eval_every=1, patience=1,
+                      min_improvement=0.01, solved_loss=0.01, max_steps=2, seeds=(0,))
 _model = _keeping_rng(make_model)
 
 
-def _contexts() -> torch.Tensor:
-    return make_sequences(3, RECALL, seed=5)
+def _sequences() -> torch.Tensor:
+    """One held-out sequence per delay: every function that reports per delay accepts it."""
+    return held_out_sequences(RECALL)
+
+
+def _set(sequences, draw, column: int, token: int):
+    """A copy with `token` in `column` of a drawn row."""
+    sequences = sequences.clone()
+    sequences[draw(len(sequences)), column] = token
+    return sequences
+
+
+def _without_item(sequences, draw):
+    """A copy whose drawn row has a distractor where its item was."""
+    sequences = sequences.clone()
+    row = sequences[draw(len(sequences))]
+    row[row < RECALL.items] = RECALL.items
+    return sequences
+
+
+def _no_delay(sequences, draw):
+    """A copy whose drawn row has its item right before the query (k = 0)."""
+    sequences = sequences.clone()
+    row = sequences[draw(len(sequences))]
+    row[:-1] = RECALL.items
+    row[-2] = 0
+    return sequences
 
 
 def _recall_forward_valid(name: str):
     def valid() -> dict:
-        return {"module": _model(name, RECALL, 0), "contexts": _contexts()}
+        return {"module": _model(name, RECALL, 0), "sequences": _sequences()}
     return valid
 
 
@@ -702,14 +743,20 @@ TARGETS: list[Target] = [
             "n_test": _POSITIVE, "kind_features": "flag", "lr": "positive real"}),
     # recall.py
     Target("RecallConfig", lambda **a: RecallConfig(**a), RECALL.to_dict,
-           {**{name: _POSITIVE for name in ("vocab", "n_ctx", "width", "train_size",
-                                            "test_size", "epochs", "batch")},
-            "lr": "positive real", "seeds": "seeds"}),
+           {**{name: _POSITIVE for name in ("items", "distractors", "max_delay", "width",
+                                            "train_size", "val_size", "test_per_k", "batch",
+                                            "eval_every", "patience", "max_steps")},
+            **{name: "positive real" for name in ("lr", "min_improvement", "solved_loss")},
+            "sampling": "delay sampling", "seeds": "seeds"}),
     Target("make_sequences", lambda **a: make_sequences(**a),
            lambda: {"count": 3, "config": RECALL, "seed": 0},
            {"count": _POSITIVE, "config": "recall config", "seed": "seed"}),
-    Target("answers", lambda **a: answers(**a), lambda: {"contexts": _contexts()},
-           {"contexts": "id tensor"}),
+    Target("answers", lambda **a: answers(**a),
+           lambda: {"sequences": _sequences(), "config": RECALL},
+           {"sequences": "recall sequences", "config": "recall config"}),
+    Target("delays", lambda **a: delays(**a),
+           lambda: {"sequences": _sequences(), "config": RECALL},
+           {"sequences": "recall sequences", "config": "recall config"}),
     Target("held_out_sequences", lambda **a: held_out_sequences(**a),
            lambda: {"config": RECALL}, {"config": "recall config"}),
     Target("parameter_count", lambda **a: parameter_count(**a),
@@ -722,22 +769,22 @@ TARGETS: list[Target] = [
            {"cell": "cell name", "config": "recall config", "hidden": _POSITIVE}),
     Target("AttentionRecall", _keeping_rng(lambda **a: AttentionRecall(**a)),
            lambda: {"config": RECALL}, {"config": "recall config"}),
-    *[Target(f"{name} forward", lambda module, contexts: module(contexts),
+    *[Target(f"{name} forward", lambda module, sequences: module(sequences),
              _recall_forward_valid(name),
-             {"contexts": "token ids", **_recall_weight_roles(name)})
+             {"sequences": "token ids", **_recall_weight_roles(name)})
       for name in ("elman", "lstm", "attention")],
     Target("train", lambda **a: train(**a),
            lambda: {"model": _model("elman", RECALL, 0), "config": RECALL, "seed": 0,
-                    "epochs": 1},
+                    "max_steps": 1},
            {"model": "recall model", "config": "recall config", "seed": "seed",
-            "epochs": "optional positive int"}),
+            "max_steps": "optional positive int"}),
     Target("accuracy_by_k", lambda **a: accuracy_by_k(**a),
-           lambda: {"model": _model("lstm", RECALL, 0), "contexts": _contexts()},
-           {"model": "recall model", "contexts": "token ids"}),
+           lambda: {"model": _model("lstm", RECALL, 0), "sequences": _sequences()},
+           {"model": "recall model", "sequences": "recall sequences"}),
     Target("sensitivity_by_k", lambda **a: sensitivity_by_k(**a),
-           lambda: {"model": _model("attention", RECALL, 0), "contexts": _contexts(),
+           lambda: {"model": _model("attention", RECALL, 0), "sequences": _sequences(),
                     "seed": 0},
-           {"model": "recall model", "contexts": "token ids", "seed": "seed"}),
+           {"model": "recall model", "sequences": "recall sequences", "seed": "seed"}),
     Target("run", _keeping_rng(lambda **a: run(**a)),
            lambda: {"config": RECALL, "models": ("attention",)},
            {"config": "recall config", "models": "model names"}),

@@ -371,12 +371,15 @@ def test_the_watcher_rebuilds_after_an_edit_saved_during_a_build(tmp_path):
     assert builds == ["first", "edited during the build"]
 
 
-def test_every_claim_page_shows_its_verdict_note():
-    """Where the data disagrees with a claim, its page says so: each claim's note is included
-    on the claim's page (the note is empty while the claim holds)."""
+def test_every_claim_shows_its_verdict_note_beside_its_evidence():
+    """Where the data disagrees with a claim, the page with its evidence says so: each claim's
+    note is included on a page that shows the claim's evidence (empty while it holds)."""
+    by_name = {item.name: item for item in EVIDENCE}
     for claim in CLAIMS:
-        page = (DOCS / claim.page.partition("#")[0]).read_text(encoding="utf-8")
-        assert f'--8<-- "{stage.verdict_file(claim.id)}"' in page, claim.id
+        pages = {by_name[name].page.partition("#")[0] for name in claim.evidence}
+        texts = [(DOCS / page).read_text(encoding="utf-8") for page in pages
+                 if page.endswith(".md")]
+        assert any(f'--8<-- "{stage.verdict_file(claim.id)}"' in t for t in texts), claim.id
 
 
 def test_a_verdict_note_says_what_failed_and_links_the_ledger():

@@ -13,8 +13,10 @@ from dataclasses import replace
 
 import pytest
 import torch
+from torch import nn
 
 from attnsheet import attention_torch, elman_rnn_torch, init_elman_np
+from attnsheet import recall as recall_module
 from attnsheet.evidence import stage
 from attnsheet.evidence.render import recurrence as render
 from attnsheet.evidence.sections import recurrence as section
@@ -49,11 +51,13 @@ from attnsheet.forgetting import (
 )
 from attnsheet.recall import (
     MODELS,
+    STOPS,
     AttentionRecall,
     RecallConfig,
     RecurrentRecall,
     accuracy_by_k,
     answers,
+    delays,
     deterministic,
     epoch_seconds,
     held_out_sequences,
@@ -68,9 +72,11 @@ from attnsheet.speed import FORWARDS, critical_path, make_forwards, measure_forw
 
 from .helpers import SNIPPETS
 
-# Small enough to train in about a second per model, big enough for the effect to show.
-TINY = RecallConfig(vocab=4, n_ctx=12, width=16, train_size=512, test_size=300, epochs=4,
-                    batch=32, lr=0.03, seeds=(0,))
+# Small enough to train in well under a second per model: delays up to 8, readings every 20
+# steps, a cap of 400 steps.
+TINY = RecallConfig(items=4, distractors=8, max_delay=8, width=16, train_size=512, val_size=128,
+                    test_per_k=40, batch=32, lr=0.01, eval_every=20, patience=3,
+                    min_improvement=0.01, solved_loss=0.02, max_steps=400, seeds=(0,))
 
 
 # --- R1 / R2: chains and timings -----------------------------------------------------------
@@ -159,49 +165,77 @@ def test_rnn_gradient_fades_with_small_weights_attention_does_not_fade_with_dist
 # --- R3b / T2: the recall experiment ---------------------------------------------------------
 
 
-def test_the_task_asks_for_the_context_reversed():
-    contexts = make_sequences(5, TINY, seed=0)
-    assert contexts.shape == (5, TINY.n_ctx)
-    assert 0 <= contexts.min() and contexts.max() < TINY.vocab
-    k = 3
-    assert torch.equal(answers(contexts)[:, k - 1], contexts[:, TINY.n_ctx - k])
+def test_a_sequence_is_distractors_one_item_k_distractors_and_the_query():
+    sequences = make_sequences(200, TINY, seed=0)
+    assert sequences.shape == (200, TINY.max_delay + 2)
+    items, ks = answers(sequences, TINY), delays(sequences, TINY)
+    assert ((sequences < TINY.items).sum(1) == 1).all()  # one item each ...
+    assert (sequences[:, -1] == TINY.query).all()  # ... the query last ...
+    rows = torch.arange(200)
+    assert torch.equal(sequences[rows, TINY.max_delay - ks], items)  # ... k steps before it
+    assert ks.min() >= 1 and ks.max() <= TINY.max_delay
+    # Everything else is a distractor.
+    others = torch.ones_like(sequences, dtype=torch.bool)
+    others[rows, TINY.max_delay - ks], others[:, -1] = False, False
+    assert (sequences[others] >= TINY.items).all() and (sequences[others] < TINY.query).all()
 
 
-@pytest.mark.parametrize("cell", ["elman", "lstm"])
-def test_the_written_out_query_step_is_the_rnn_reading_the_query_token(cell):
-    model = RecurrentRecall(cell, TINY, hidden=6)
-    contexts = make_sequences(3, TINY, seed=1)
-    with torch.no_grad():
-        logits = model(contexts)  # (3, n_ctx, vocab)
-        for k in (1, 5, TINY.n_ctx):
-            query = model.queries.weight[k - 1].expand(3, 1, -1)  # the query token as input
-            inputs = torch.cat([model.embed(contexts), query], dim=1)
-            out, _ = model.rnn(inputs)
-            torch.testing.assert_close(logits[:, k - 1], model.readout(out[:, -1]))
+def test_log_uniform_delays_give_each_octave_about_the_same_share():
+    config = replace(TINY, max_delay=63)  # octaves 1, 2-3, 4-7, 8-15, 16-31, 32-63
+    ks = delays(make_sequences(6000, config, seed=1), config)
+    octaves = torch.bincount(torch.log2(ks.double()).floor().long(), minlength=6)
+    assert octaves.min() > 0.8 * 1000 and octaves.max() < 1.2 * 1000, octaves
+    flat = delays(make_sequences(6000, replace(config, sampling="uniform"), seed=1), config)
+    counts = torch.bincount(flat - 1, minlength=63)
+    assert counts.min() > 0.5 * 6000 / 63 and counts.max() < 1.5 * 6000 / 63  # no octave tilt
 
 
-def test_the_elman_model_is_the_library_rnn():
+def test_held_out_sequences_hold_every_delay_equally_often():
+    held_out = held_out_sequences(TINY)
+    assert held_out.shape == (TINY.max_delay * TINY.test_per_k, TINY.max_delay + 2)
+    assert torch.equal(delays(held_out, TINY), torch.arange(1, TINY.max_delay + 1)
+                       .repeat_interleave(TINY.test_per_k))
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda s: s.masked_fill(s < TINY.items, TINY.items), "exactly one item"),  # no item
+    (lambda s: s.index_fill(1, torch.tensor([0]), 0), "exactly one item"),  # a second item
+    (lambda s: s.index_fill(1, torch.tensor([TINY.max_delay + 1]), TINY.items), "query"),
+])
+def test_answers_refuse_sequences_that_are_not_the_task(change, message):
+    # k < max_delay: the first place holds a distractor, the second item goes there.
+    sequences = held_out_sequences(TINY)[:-TINY.test_per_k]
+    with pytest.raises(ValueError, match=message):
+        answers(change(sequences.clone()), TINY)
+    no_delay = sequences[:1].clone()
+    no_delay[0, :-1] = TINY.items  # distractors only, then the item right before the query
+    no_delay[0, -2] = 0
+    with pytest.raises(ValueError, match="k >= 1"):
+        delays(no_delay, TINY)
+
+
+def test_the_elman_model_is_the_library_rnn_and_answers_from_its_last_state():
     model = RecurrentRecall("elman", TINY, hidden=6)
-    contexts = make_sequences(1, TINY, seed=2)
+    sequences = make_sequences(2, TINY, seed=2)
     with torch.no_grad():
-        embedded = model.embed(contexts)[0]  # (n_ctx, width)
-        states, _ = model.rnn(embedded[None])
+        embedded = model.embed(sequences)[0]  # (length, width)
         rnn = model.rnn
-        expected = elman_rnn_torch(embedded, rnn.weight_ih_l0.T, rnn.weight_hh_l0.T,
-                                   rnn.bias_ih_l0 + rnn.bias_hh_l0)
-    torch.testing.assert_close(states[0], expected)
+        states = elman_rnn_torch(embedded, rnn.weight_ih_l0.T, rnn.weight_hh_l0.T,
+                                 rnn.bias_ih_l0 + rnn.bias_hh_l0)  # (length, hidden)
+        torch.testing.assert_close(model(sequences)[0], model.readout(states[-1]))
 
 
-def test_the_attention_model_uses_the_library_attention():
+def test_the_attention_model_uses_the_library_attention_from_the_query():
     model = AttentionRecall(TINY)
-    contexts = make_sequences(2, TINY, seed=3)
+    sequences = make_sequences(2, TINY, seed=3)
     with torch.no_grad():
-        logits, weights = model.answer(model.embed(contexts), return_weights=True)
-        context = model.embed(contexts) + model.positions
-        q = model.w_q(model.queries.weight).expand(2, -1, -1)
-        expected = attention_torch(q, model.w_k(context), model.w_v(context))
-    torch.testing.assert_close(logits, model.readout(expected))
-    torch.testing.assert_close(weights.sum(-1), torch.ones(2, TINY.n_ctx))
+        logits, weights = model.answer(model.embed(sequences), return_weights=True)
+        tagged = model.embed(sequences) + model.positions
+        expected = attention_torch(model.w_q(tagged[:, -1:]), model.w_k(tagged),
+                                   model.w_v(tagged))  # (2, 1, width)
+    torch.testing.assert_close(logits, model.readout(expected[:, 0]))
+    assert weights.shape == (2, TINY.max_delay + 2)
+    torch.testing.assert_close(weights.sum(-1), torch.ones(2))
 
 
 def test_models_get_about_the_same_number_of_parameters():
@@ -215,12 +249,49 @@ def test_training_is_deterministic():
     def trained():
         with deterministic():
             model = make_model("lstm", TINY, seed=0)
-            log = train(model, TINY, seed=0, epochs=1)
-        return log["loss"], [p.detach().clone() for p in model.parameters()]
+            log = train(model, TINY, seed=0, max_steps=30)
+        return log["val_loss"], [p.detach().clone() for p in model.parameters()]
 
     (loss_a, params_a), (loss_b, params_b) = trained(), trained()
     assert loss_a == loss_b
     assert all(torch.equal(a, b) for a, b in zip(params_a, params_b))
+
+
+def validation_loss(model, config):
+    """The loss the stopping rule reads, recomputed from the fixed validation set."""
+    validation = make_sequences(config.val_size, config, seed=recall_module._VALIDATION_SEED)
+    with torch.no_grad():
+        return nn.functional.cross_entropy(model(validation), answers(validation, config)).item()
+
+
+def test_training_stops_by_the_stated_rule():
+    def stop(**changes):
+        config = replace(TINY, **changes)
+        with deterministic():
+            return train(make_model("elman", config, seed=0), config, seed=0)
+
+    solved = stop(solved_loss=100.0)  # any loss counts as solved: stop at the first reading
+    assert (solved["stopped"], solved["steps"]) == ("solved", TINY.eval_every)
+    # Only a 99% fall would be a new best: the first reading is one, the next two are not.
+    plateau = stop(min_improvement=0.99, patience=2, solved_loss=1e-9)
+    assert (plateau["stopped"], plateau["steps"]) == ("plateau", 3 * TINY.eval_every)
+    assert plateau["eval_steps"] == [TINY.eval_every * i for i in (1, 2, 3)]
+    capped = stop(max_steps=TINY.eval_every + 7, solved_loss=1e-9)
+    assert (capped["stopped"], capped["steps"]) == ("cap", TINY.eval_every + 7)
+    assert capped["eval_steps"] == [TINY.eval_every, TINY.eval_every + 7]  # read at the cap too
+
+
+def test_training_keeps_the_weights_of_the_lowest_validation_loss():
+    # A rate far too large, so the validation loss jumps about and the last is not the lowest.
+    config = replace(TINY, lr=0.3, min_improvement=0.99, patience=4, solved_loss=1e-9)
+    with deterministic():
+        model = make_model("attention", config, seed=0)
+        log = train(model, config, seed=0)
+        kept = validation_loss(model, config)
+    lowest = min(log["val_loss"])
+    assert log["best_step"] == log["eval_steps"][log["val_loss"].index(lowest)]
+    assert log["best_step"] < log["steps"]  # so the last weights were not the ones kept
+    assert kept == pytest.approx(lowest, rel=1e-5)
 
 
 @pytest.fixture(scope="module")
@@ -228,36 +299,59 @@ def tiny_run():
     return run(TINY)
 
 
-def test_trained_attention_beats_the_elman_rnn_at_the_longest_distance(tiny_run):
-    accuracy = {name: tiny_run["accuracy"][name][0] for name in MODELS}
-    assert accuracy["attention"][-1] > 0.9
-    assert accuracy["attention"][-1] > accuracy["elman"][-1] + 0.3, accuracy
-    assert accuracy["elman"][0] > accuracy["elman"][-1]  # the RNN does remember recent tokens
-
-
-def test_run_reports_everything_the_page_needs(tiny_run):
-    n = TINY.n_ctx
-    assert tiny_run["test_in_train"] == 0
+def test_trained_models_recall_and_stop_by_the_rule(tiny_run):
     for name in MODELS:
-        assert len(tiny_run["accuracy"][name]) == len(TINY.seeds)
-        assert all(len(acc) == n for acc in tiny_run["accuracy"][name])
-        assert len(tiny_run["loss"][name][0]) == TINY.epochs
-        assert len(tiny_run["sensitivity"][name]) == n
-        assert all(value > 0 for value in tiny_run["sensitivity"][name])
-    json.dumps(tiny_run)  # JSON-ready
-    # After training the answer depends on the token it recalls, at every distance, for
-    # attention; for the Elman RNN that dependence fades with the distance.
+        log = tiny_run["training"][name][0]
+        assert log["stopped"] in STOPS and log["steps"] == log["eval_steps"][-1]
+    assert min(tiny_run["accuracy"]["attention"][0]) > 0.9
+    # Once trained, the Elman RNN's answer depends less and less on the item as k grows;
+    # attention's does not fade that way.
     elman, attention = tiny_run["sensitivity"]["elman"], tiny_run["sensitivity"]["attention"]
     assert elman[-1] / elman[0] < attention[-1] / attention[0]
 
 
-def test_held_out_sequences_and_accuracy_shapes():
-    contexts = held_out_sequences(TINY)
-    assert contexts.shape == (TINY.test_size, TINY.n_ctx)
+def test_run_reports_everything_the_page_needs(tiny_run):
+    k_max = TINY.max_delay
+    assert tiny_run["test_in_train"] == 0
+    for name in MODELS:
+        assert len(tiny_run["accuracy"][name]) == len(TINY.seeds)
+        assert all(len(acc) == k_max and all(0 <= a <= 1 for a in acc)
+                   for acc in tiny_run["accuracy"][name])
+        log = tiny_run["training"][name][0]
+        assert set(log) == {"steps", "stopped", "best_step", "eval_steps", "val_loss",
+                            "train_loss"}  # no wall time: the data is the same every run
+        assert len(log["val_loss"]) == len(log["train_loss"]) == len(log["eval_steps"])
+        assert len(tiny_run["sensitivity"][name]) == k_max
+        assert all(value > 0 for value in tiny_run["sensitivity"][name])
+    assert tiny_run["hidden"]["attention"] is None and tiny_run["hidden"]["lstm"] > 0
+    json.dumps(tiny_run)  # JSON-ready
+
+
+def test_accuracy_by_k_counts_each_delay_separately():
+    held_out = held_out_sequences(TINY)
     model = make_model("attention", TINY, seed=0)
-    accuracy = accuracy_by_k(model, contexts[:20])
-    assert len(accuracy) == TINY.n_ctx and all(0 <= a <= 1 for a in accuracy)
-    assert len(sensitivity_by_k(model, contexts[:8])) == TINY.n_ctx
+    with torch.no_grad():
+        correct = (model(held_out).argmax(-1) == answers(held_out, TINY)).double()
+    expected = correct.view(TINY.max_delay, TINY.test_per_k).mean(1).tolist()
+    assert accuracy_by_k(model, held_out) == pytest.approx(expected)
+    with pytest.raises(ValueError, match="every delay"):
+        accuracy_by_k(model, held_out[TINY.test_per_k:])  # no k = 1
+
+
+def test_sensitivity_by_k_is_each_sequence_own_gradient_to_its_item():
+    model = make_model("elman", TINY, seed=0)
+    sequences = held_out_sequences(TINY)[::TINY.test_per_k // 2]  # two per delay
+    probes = torch.randn(len(sequences), TINY.items, generator=torch.Generator().manual_seed(4))
+    norms = []
+    for sequence, probe in zip(sequences, probes):  # one sequence at a time
+        embedded = model.embed(sequence[None]).detach().requires_grad_(True)
+        (grad,) = torch.autograd.grad((model.answer(embedded)[0] * probe).sum(), embedded)
+        k = int(delays(sequence[None], TINY))
+        norms.append(grad[0, TINY.max_delay - k].pow(2).sum())
+    expected = torch.stack(norms).view(TINY.max_delay, 2).mean(1).sqrt()
+    torch.testing.assert_close(torch.tensor(sensitivity_by_k(model, sequences, seed=4),
+                                            dtype=torch.float64),
+                               expected.double(), rtol=1e-5, atol=1e-8)
 
 
 def test_epoch_seconds_times_every_model():
@@ -357,13 +451,18 @@ def test_renderers_write_figures_and_captions_from_the_numbers(tmp_path, tiny_da
     recall = (include / "evidence/r3b-recall-figure.md").read_text()
     attention_last = tiny_run["accuracy"]["attention"][0][-1]
     assert f"attention {100 * attention_last:.0f}%" in recall
+    elman = tiny_run["training"]["elman"][0]
+    assert f"Elman RNN {elman['steps']:,} steps ({render._STOP_TEXT[elman['stopped']]})" in recall
+    assert "the answer is the item" in recall  # the task, said plainly
+    assert f"without a new best at least {100 * TINY.min_improvement:.0f}% below" in recall
+    assert f"stays at least {100 * render.REACH:.0f}%: the Elman RNN " in recall
     table = (include / "evidence/r4-caption.md").read_text()
     assert f"n = 16 ([R1](#slow)) | {loop_16['critical_path']:,} |" in table  # longest n
     assert "R3b" in table
     epoch = (include / "evidence/t2-epoch-time.md").read_text()
     assert epoch.count("\n|") >= 4  # header, rule, three models
     bound = (include / "evidence/r1-work-span.md").read_text()
-    assert "Brent's bound" in bound and "NVIDIA A100 (312 TFLOP/s" in bound
+    assert "(Brent, 1974)" in bound and "NVIDIA A100 (19.5 TFLOP/s" in bound
     bound_table = (include / "evidence/r1-work-span.table.md").read_text()
     assert bound_table.count("\n|") >= 2 + 2 * 3 - 1  # header, rule, two forwards, three n
 
@@ -383,9 +482,38 @@ def test_renderers_read_every_number_from_the_data(tiny_data):
     changed = json.loads(json.dumps(tiny_data))
     changed[EPOCHS]["seconds_per_epoch"]["lstm"] = 123.456
     changed[GRADIENTS]["n_sequences"] = 7
+    changed[RECALL]["training"]["lstm"][0].update(steps=4321, stopped="cap")
+    changed[RECALL]["config"]["patience"] = 17
     rendered = render_all(changed)
     assert "123.456" in text_of(rendered["t2-epoch-time"])
+    assert "| 4,321 |" in text_of(rendered["t2-epoch-time"])
     assert "over 7 random sequences" in text_of(rendered["r3a-gradient-figure"])
+    recall = text_of(rendered["r3b-recall-figure"])
+    assert "LSTM 4,321 steps (at the cap)" in recall and "gone 17 readings" in recall
+
+
+def with_elman_accuracy(data, accuracy):
+    """The R3b data with the Elman RNN's held-out accuracy replaced (one value per k)."""
+    changed = json.loads(json.dumps(data))
+    changed["accuracy"]["elman"] = [list(accuracy)] * len(changed["accuracy"]["elman"])
+    return changed
+
+
+def test_recall_captions_say_how_far_each_model_reaches(tiny_data):
+    k_max = TINY.max_delay
+    short = with_elman_accuracy(tiny_data[RECALL], [1.0, 0.95] + [0.3] * (k_max - 2))
+    full = with_elman_accuracy(tiny_data[RECALL], [1.0] * k_max)
+    full["accuracy"]["lstm"] = full["accuracy"]["attention"] = [[1.0] * k_max]
+    short_text = text_of(render.recall(short, experiment=RECALL))
+    assert "The Elman RNN keeps the item up to k = 2;" in short_text
+    assert "the Elman RNN up to k = 2," in short_text
+    full_text = text_of(render.recall(full, experiment=RECALL))
+    assert f"All three carry one item across every delay tried, up to k = {k_max}" in full_text
+    # The one-cause table says when the recall row does not follow the others.
+    agree = text_of(render.one_cause(tiny_data[FORWARD], tiny_data[GRADIENTS], short))
+    differ = text_of(render.one_cause(tiny_data[FORWARD], tiny_data[GRADIENTS], full))
+    assert "Every row is the same chain" in agree and "does not follow" not in agree
+    assert "The recall row does not follow here" in differ
 
 
 def test_one_cause_says_where_this_machine_contradicts_the_story(tiny_data):
@@ -470,7 +598,7 @@ def test_work_span_counts_and_bounds():
     assert row["attention", 128]["work"] == 6 * 128 * 8 * 8 + 4 * 128 * 128 * 8
     assert row["torch-rnn", 128]["work"] == 4 * 128 * 8 * 8
     assert data["step_latency"] == pytest.approx(1e-5 * 128 / (6 * 128 + 2))
-    assert row["torch-rnn", 128]["bound_accelerator"] == pytest.approx((6 * 128 + 2) * 5e-6)
+    assert row["torch-rnn", 128]["bound_accelerator"] == pytest.approx((6 * 128 + 2) * 1e-6)
     assert render.bound_crossing(data, "bound_accelerator") == 16
     # Two cores at 50 GFLOP/s: on these short lengths attention stays below at every n.
     assert render.bound_below_up_to(data, "bound_here") == 128
@@ -495,26 +623,44 @@ def gradient_data(scale_one_end=1e-9):
             "attention_at_init": [1.0] + [0.05] * (n - 1)}
 
 
-def recall_data(attention=(1, 1, 1, 1), elman=(0.9, 0.4, 0.2, 0.1)):
-    return {"config": {"n_ctx": 4, "vocab": 8, "seeds": [0]},
-            "accuracy": {"elman": [list(elman)], "lstm": [[1, 0.6, 0.3, 0.2]],
+def recall_data(attention=(1, 1, 1, 1), elman=(0.95, 0.5, 0.2, 0.1), lstm=(1, 1, 0.95, 0.9),
+                elman_stopped="plateau", elman_sensitivity=(1, 0.1, 0.01, 0.001)):
+    """R3b data for delays 1 … 4: by default the Elman RNN reaches k = 1 (at 90%), the LSTM
+    every delay, attention every delay, and no run stopped at the cap."""
+    def log(steps, stopped):
+        return [{"steps": steps, "stopped": stopped}]
+
+    return {"config": {"max_delay": 4, "items": 8, "seeds": [0]},
+            "accuracy": {"elman": [list(elman)], "lstm": [list(lstm)],
                          "attention": [list(attention)]},
-            "sensitivity": {"elman": [1, 0.1, 0.01, 0.001], "lstm": [1, 0.5, 0.2, 0.1],
+            "training": {"elman": log(900, elman_stopped), "lstm": log(400, "solved"),
+                         "attention": log(200, "solved")},
+            "sensitivity": {"elman": list(elman_sensitivity), "lstm": [1, 0.5, 0.2, 0.1],
                             "attention": [1, 1.1, 0.9, 1]}}
 
 
-def test_r3_holds_on_fading_gradients_and_short_rnn_recall():
+def test_r3_holds_on_fading_gradients_and_an_lstm_that_reaches_much_further():
     verdict = r3_verdict({GRADIENTS: gradient_data(), RECALL: recall_data()})
-    assert verdict.status == HOLDS and verdict.numbers["elman_reach_k"] == 1
+    assert verdict.status == HOLDS
+    assert (verdict.numbers["elman_reach_k"], verdict.numbers["lstm_reach_k"]) == (1, 4)
+    assert verdict.numbers["elman_median_steps"] == 900
+    twice = recall_data(elman=(0.95, 0.9, 0.5, 0.1), lstm=(1, 1, 0.95, 0.9))  # 2 and 4
+    assert r3_verdict({GRADIENTS: gradient_data(), RECALL: twice}).status == HOLDS
 
 
-def test_r3_fails_when_attention_forgets_or_the_gradient_does_not_fade():
-    forgetful = recall_data(attention=(1, 1, 0.6, 0.3))
-    assert r3_verdict({GRADIENTS: gradient_data(), RECALL: forgetful}).status == FAILS_HERE
-    lasting = gradient_data(scale_one_end=0.9)
-    assert r3_verdict({GRADIENTS: lasting, RECALL: recall_data()}).status == FAILS_HERE
-    remembers = recall_data(elman=(1, 0.9, 0.8, 0.7))
-    assert r3_verdict({GRADIENTS: gradient_data(), RECALL: remembers}).status == FAILS_HERE
+@pytest.mark.parametrize("gradients, recall, reason", [
+    (gradient_data(), recall_data(attention=(1, 1, 0.6, 0.3)), "attention fell below"),
+    (gradient_data(scale_one_end=0.9), recall_data(), "did not fall below"),
+    (gradient_data(), recall_data(elman_sensitivity=(1, 0.9, 0.5, 0.2)), "not below 0.1"),
+    (gradient_data(), recall_data(elman_stopped="cap"), "1 RNN training run stopped at the"),
+    (gradient_data(), recall_data(elman_sensitivity=(1, 1, 1, 1)), "gradient fell no more"),
+])
+def test_r3_fails_when_any_part_of_its_criterion_fails(gradients, recall, reason):
+    verdict = r3_verdict({GRADIENTS: gradients, RECALL: recall})
+    assert verdict.status == FAILS_HERE and reason in verdict.reason, verdict.reason
+
+
+def test_r3_needs_a_small_recurrent_scale():
     no_small_scale = {**gradient_data(), "scales": [2.0]}
     with pytest.raises(CriterionFailed, match="scale of at most 1"):
         r3_verdict({GRADIENTS: no_small_scale, RECALL: recall_data()})
@@ -529,10 +675,16 @@ def test_r4_reads_the_rows_together():
     assert r4_verdict({FORWARD: timing_data(FAST), **agreeing}).status == FAILS_HERE
     forgetful = {GRADIENTS: gradient_data(), RECALL: recall_data(attention=(1, 0.4, 0.3, 0.2))}
     assert r4_verdict({FORWARD: timing_data(FAST, HALVED), **forgetful}).status == FAILS_HERE
+    # An Elman RNN that carries the item to every delay is reported, not a failure: its
+    # fading gradient is what R3 requires.
+    remembers = {GRADIENTS: gradient_data(), RECALL: recall_data(elman=(1, 1, 1, 1))}
+    assert r4_verdict({FORWARD: timing_data(FAST, HALVED), **remembers}).status == HOLDS
+    assert "all three still carry the item to k = 4" in r3_verdict(remembers).reason
+    assert "the Elman RNN keeps the item up to k = 1 of 4" in r3_verdict(agreeing).reason
 
 
 def epoch_data(attention=0.05, elman=0.1, lstm=0.2):
-    return {"config": {"n_ctx": 4}, "threads": 1, "cpu_count": 2,
+    return {"config": {"max_delay": 4}, "threads": 1, "cpu_count": 2,
             "seconds_per_epoch": {"attention": attention, "elman": elman, "lstm": lstm}}
 
 
@@ -542,6 +694,8 @@ def test_t2_holds_only_when_attention_trains_clearly_faster_and_recalls_further(
     assert close.status == NEEDS_HARDWARE and close.numbers["attention_s"] == 0.095
     forgetful = recall_data(attention=(1, 0.4, 0.3, 0.2))
     assert t2_verdict({EPOCHS: epoch_data(), RECALL: forgetful}).status == FAILS_HERE
+    remembers = recall_data(elman=(1, 1, 1, 1))  # no delay attention recalls and it does not
+    assert t2_verdict({EPOCHS: epoch_data(), RECALL: remembers}).status == FAILS_HERE
 
 
 def test_every_claim_of_the_section_has_a_criterion_and_a_predicate():

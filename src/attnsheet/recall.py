@@ -1,29 +1,37 @@
-"""Forgetting as accuracy (recurrence page, R3b and T2): recall the token k steps back.
+"""Forgetting as accuracy (recurrence page, R3b and T2): carry one item past k distractors.
 
-The task: read `n_ctx` random tokens (from a vocabulary of `vocab`), then a query token
-that names a distance k (1 … n_ctx); answer with the token seen k steps before the query.
-Every sequence is asked every k at once: the models read the context once and answer all
-n_ctx queries from it, so the answers to a sequence are the sequence reversed.
+The task: a sequence holds one item token (one of `items`), then k distractor tokens (from a
+separate vocabulary of `distractors`), then a query token; the answer is the item. Every
+sequence has the same length, max_delay + 2: one with a shorter delay is left-padded with
+more distractors, so the item sits exactly k steps before the query. Delays from 1 to
+max_delay are mixed in training, by default drawn log-uniformly so that every octave of
+delays (1, 2-3, 4-7, …) weighs about the same in the loss: the short delays teach a model
+what to keep, and their gain in the loss is large enough for the stopping rule to see
+(`RecallConfig.sampling = "uniform"` draws every delay equally often instead).
 
 Three models with about the same number of parameters, trained the same way (same data,
-steps, batch, optimiser, learning rate):
+optimiser, learning rate and stopping rule):
 
-* ``elman``: an Elman RNN (torch.nn.RNN, tanh) reads the context, then the query token;
+* ``elman``: an Elman RNN (torch.nn.RNN, tanh) reads the sequence; its last state answers;
 * ``lstm``: the same with an LSTM, the gated RNN built to forget less;
-* ``attention``: one attention layer; the query token looks at the context tokens, each
-  tagged with a learned position vector, and reads out the one it needs.
+* ``attention``: one attention layer; the query token, tagged like every token with a learned
+  position vector, looks over the whole sequence and reads out what it finds.
 
-Training is seeded and runs single-threaded with deterministic algorithms, so a run gives
-the same numbers every time on the same machine and library versions.
+Training stops by a stated rule (`train`): when the loss on a fixed validation set has not
+fallen by at least `min_improvement` of its best value for `patience` evaluations in a row,
+when it is at or below `solved_loss`, or at `max_steps`. Training is seeded and runs
+single-threaded with deterministic algorithms, so a run gives the same numbers every time on
+the same machine and library versions.
 """
 
 from __future__ import annotations
 
+import copy
 import math
 import statistics
 import time
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from typing import Iterator
 
 import torch
@@ -43,39 +51,73 @@ from ._checks import (
 from .attention import attention_torch
 from .experiments.measure import num_threads
 
-__all__ = ["MODELS", "AttentionRecall", "RecallConfig", "RecurrentRecall", "accuracy_by_k",
-           "answers", "deterministic", "epoch_seconds", "held_out_sequences", "make_model",
-           "make_sequences", "parameter_count", "run", "sensitivity_by_k", "train"]
+__all__ = ["MODELS", "SAMPLINGS", "STOPS", "AttentionRecall", "RecallConfig", "RecurrentRecall",
+           "accuracy_by_k", "answers", "delays", "deterministic", "epoch_seconds",
+           "held_out_sequences", "make_model", "make_sequences", "parameter_count", "run",
+           "sensitivity_by_k", "train"]
 
 MODELS = ("elman", "lstm", "attention")
+SAMPLINGS = ("log-uniform", "uniform")  # how training delays are drawn (see make_sequences)
+STOPS = ("plateau", "solved", "cap")  # why training stopped (see `train`)
 # Shown when logits are not finite although the weights are (they were checked first).
 _OVERFLOW_HINT = "the weights are finite, so a value overflowed: are some far too large?"
+_VALIDATION_SEED, _HELD_OUT_SEED = 888_888, 999_999  # fixed sets, never trained on
+_PROBES_PER_K = 16  # held-out sequences per delay used for the sensitivities
 
 
 @dataclass(frozen=True)
 class RecallConfig:
     """Everything that defines one run of the experiment (the page's figure uses one)."""
 
-    vocab: int = 8  # distinct tokens; chance accuracy is 1 / vocab
-    n_ctx: int = 32  # context length, so k runs 1 … n_ctx
+    items: int = 8  # item vocabulary: chance accuracy is 1 / items
+    distractors: int = 8  # distractor vocabulary, disjoint from the items
+    max_delay: int = 64  # k runs 1 … max_delay; every sequence has max_delay + 2 tokens
+    sampling: str = "log-uniform"  # how training delays are drawn: one of SAMPLINGS
     width: int = 32  # embedding width of every model; the attention model's width
-    train_size: int = 1536  # training sequences (fixed set, reshuffled every epoch)
-    test_size: int = 1000  # held-out sequences, drawn with another seed
-    epochs: int = 5
+    train_size: int = 4096  # training sequences (a fixed set, reshuffled every pass)
+    val_size: int = 1024  # the fixed validation set the stopping rule reads
+    test_per_k: int = 200  # held-out sequences for each delay
     batch: int = 64
-    lr: float = 0.05  # Adam's starting rate, falling linearly to 0; the same for every model
+    lr: float = 0.003  # Adam's rate, constant, the same for every model
+    eval_every: int = 100  # training steps between two validation losses
+    patience: int = 5  # evaluations in a row without a new best before stopping
+    min_improvement: float = 0.01  # a new best is this fraction below the previous best
+    solved_loss: float = 0.01  # stop once the validation loss is this low (nats)
+    max_steps: int = 4000  # the cap
     seeds: tuple[int, ...] = (0, 1, 2)
 
     def __post_init__(self) -> None:
-        for name in ("vocab", "n_ctx", "width", "train_size", "test_size", "epochs", "batch"):
+        for name in ("items", "distractors", "max_delay", "width", "train_size", "val_size",
+                     "test_per_k", "batch", "eval_every", "patience", "max_steps"):
             require_positive_int(name, getattr(self, name))
-        require_real("lr", self.lr, positive=True)
+        for name in ("lr", "min_improvement", "solved_loss"):
+            require_real(name, getattr(self, name), positive=True)
+        require_choice("sampling", self.sampling, SAMPLINGS)
+        if self.items < 2:  # one item would need no memory at all
+            raise ValueError(f"items must be at least 2: got {self.items}")
+        if self.min_improvement >= 1:  # no loss can fall by 100% or more: it would never stop
+            raise ValueError(f"min_improvement must be below 1 (a fraction of the best "
+                             f"loss): got {self.min_improvement!r}")
         # A tuple (the config is frozen and hashable), and not empty: run() reports the
         # first seed's sensitivities.
         if not isinstance(self.seeds, tuple) or not self.seeds:
             raise ValueError(f"seeds must be a non-empty tuple of seeds: got {self.seeds!r}")
         for i, seed in enumerate(self.seeds):
             require_seed(f"seeds[{i}]", seed)
+
+    @property
+    def vocab(self) -> int:
+        """Token ids: items first, then distractors, then the query token."""
+        return self.items + self.distractors + 1
+
+    @property
+    def query(self) -> int:
+        return self.items + self.distractors
+
+    @property
+    def length(self) -> int:
+        """Tokens per sequence: the longest delay, its item and the query."""
+        return self.max_delay + 2
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -110,38 +152,106 @@ def _require_model_names(models) -> None:
         raise ValueError(f"models must not repeat a name: got {models!r}")
 
 
+# --- the task ---------------------------------------------------------------------------------
+
+
+def _build(ks: torch.Tensor, config: RecallConfig, generator: torch.Generator) -> torch.Tensor:
+    """Sequences (b, length) with delays `ks` (b,): random distractors, one random item k
+    steps before the query token at the end."""
+    count = len(ks)
+    sequences = torch.randint(config.items, config.items + config.distractors,
+                              (count, config.length), generator=generator)
+    items = torch.randint(0, config.items, (count,), generator=generator)
+    sequences[torch.arange(count), config.length - 2 - ks] = items
+    sequences[:, -1] = config.query
+    return sequences
+
+
 def make_sequences(count: int, config: RecallConfig, seed: int) -> torch.Tensor:
-    """`count` random contexts (count, n_ctx) of token ids in [0, vocab), seeded."""
+    """`count` training-style sequences (count, length), delays in 1 … max_delay drawn as
+    config.sampling says: "log-uniform" (each octave of delays about equally often) or
+    "uniform" (each delay equally often)."""
     require_positive_int("count", count)
     _require_config(config)
     require_seed("seed", seed)
     generator = torch.Generator().manual_seed(seed)
-    return torch.randint(0, config.vocab, (count, config.n_ctx), generator=generator)
+    u = torch.rand(count, generator=generator, dtype=torch.float64)  # uniform in [0, 1)
+    if config.sampling == "uniform":
+        ks = 1 + (u * config.max_delay).long()
+    else:  # floor((max_delay + 1)^u): P(k) ∝ log((k + 1) / k)
+        ks = torch.floor((config.max_delay + 1) ** u).long().clamp(1, config.max_delay)
+    return _build(ks, config, generator)
 
 
-def answers(contexts: torch.Tensor) -> torch.Tensor:
-    """Targets (b, n_ctx): column k - 1 is the token k steps back, so the context reversed."""
-    if (not isinstance(contexts, torch.Tensor) or contexts.dtype == torch.bool
-            or contexts.is_floating_point() or contexts.is_complex()):
-        raise ValueError(f"contexts must be a torch.Tensor of token ids: got "
-                         f"{describe(contexts)}")
-    require_ndim("contexts", contexts, 2, "(b, n_ctx)")
-    return contexts.flip(-1)
+def held_out_sequences(config: RecallConfig) -> torch.Tensor:
+    """The held-out sequences (max_delay * test_per_k, length): test_per_k for k = 1, then for
+    k = 2, …; the same for every model and seed, never trained on."""
+    _require_config(config)
+    ks = torch.arange(1, config.max_delay + 1).repeat_interleave(config.test_per_k)
+    return _build(ks, config, torch.Generator().manual_seed(_HELD_OUT_SEED))
 
 
-def _require_contexts(model: nn.Module, contexts) -> None:
-    """Token ids (b, n_ctx) for `model`: b >= 1 (a mean over no sequences is NaN), ids in
-    its vocabulary, exactly its n_ctx columns (it asks one query per position)."""
-    require_token_ids("contexts", contexts, model.tokens.num_embeddings)
-    require_ndim("contexts", contexts, 2, "(b, n_ctx)")
-    n_ctx = model.queries.num_embeddings
-    if contexts.shape[0] < 1 or contexts.shape[1] != n_ctx:
-        raise ValueError(f"contexts must have shape (b, n_ctx) with b >= 1 and the model's "
-                         f"n_ctx = {n_ctx}: got contexts.shape={tuple(contexts.shape)}")
+def _item_positions(sequences, config: RecallConfig) -> torch.Tensor:
+    """Where each sequence's item is (b,), after checking that `sequences` (b, length) are
+    task sequences: token ids, one item each, the query token last and only there."""
+    if (not isinstance(sequences, torch.Tensor) or sequences.dtype == torch.bool
+            or sequences.is_floating_point() or sequences.is_complex()):
+        raise ValueError(f"sequences must be a torch.Tensor of token ids: got "
+                         f"{describe(sequences)}")
+    require_ndim("sequences", sequences, 2, "(b, length)")
+    if sequences.shape[0] < 1 or sequences.shape[1] != config.length:
+        raise ValueError(f"sequences must have shape (b, length) with b >= 1 and length = "
+                         f"max_delay + 2 = {config.length}: got sequences.shape="
+                         f"{tuple(sequences.shape)}")
+    require_token_ids("sequences", sequences, config.vocab)
+    is_item = sequences < config.items  # (b, length)
+    per_row = is_item.sum(1)
+    if not bool((per_row == 1).all()):
+        row = int((per_row != 1).nonzero()[0])
+        raise ValueError(f"sequences must hold exactly one item (id < items = {config.items}) "
+                         f"each: row {row} holds {int(per_row[row])}")
+    is_query = sequences == config.query
+    if not bool(is_query[:, -1].all()) or int(is_query.sum()) != len(sequences):
+        raise ValueError(f"sequences must end with the query token {config.query} and hold it "
+                         f"nowhere else")
+    positions = is_item.long().argmax(1)  # (b,)
+    if int(positions.max()) > config.length - 3:  # right before the query: no delay at all
+        row = int(positions.argmax())
+        raise ValueError(f"sequences must have at least one distractor between item and "
+                         f"query (k >= 1): row {row} has none")
+    return positions
+
+
+def answers(sequences, config: RecallConfig) -> torch.Tensor:
+    """The answer to each sequence (b,): its item."""
+    _require_config(config)
+    positions = _item_positions(sequences, config)
+    return sequences[torch.arange(len(sequences)), positions]
+
+
+def delays(sequences, config: RecallConfig) -> torch.Tensor:
+    """The delay k of each sequence (b,): how many distractors stand between item and query."""
+    _require_config(config)
+    return config.length - 2 - _item_positions(sequences, config)
+
+
+# --- the models -------------------------------------------------------------------------------
+
+
+def _require_ids(model: nn.Module, sequences) -> None:
+    """Token ids (b, length) for `model`: b >= 1 (a mean over no sequences is NaN), ids in its
+    vocabulary, exactly its length (the attention model has one position vector per place)."""
+    config = model.config
+    require_token_ids("sequences", sequences, config.vocab)
+    require_ndim("sequences", sequences, 2, "(b, length)")
+    if sequences.shape[0] < 1 or sequences.shape[1] != config.length:
+        raise ValueError(f"sequences must have shape (b, length) with b >= 1 and the model's "
+                         f"length = {config.length}: got sequences.shape="
+                         f"{tuple(sequences.shape)}")
 
 
 class RecurrentRecall(nn.Module):
-    """An Elman RNN or an LSTM reads the context, then each query token, and answers."""
+    """An Elman RNN or an LSTM reads the sequence; its state after the query answers."""
 
     def __init__(self, cell: str, config: RecallConfig, hidden: int):
         super().__init__()
@@ -149,75 +259,58 @@ class RecurrentRecall(nn.Module):
         _require_config(config)
         require_positive_int("hidden", hidden)
         rnn_class = {"elman": nn.RNN, "lstm": nn.LSTM}[cell]
-        self.n_ctx = config.n_ctx
+        self.config = config
         self.tokens = nn.Embedding(config.vocab, config.width)
-        self.queries = nn.Embedding(config.n_ctx, config.width)  # query token k: row k - 1
         self.rnn = rnn_class(config.width, hidden, batch_first=True)
-        self.readout = nn.Linear(hidden, config.vocab)
+        self.readout = nn.Linear(hidden, config.items)
 
-    def embed(self, contexts: torch.Tensor) -> torch.Tensor:
-        return self.tokens(contexts)  # (b, n_ctx, width)
+    def embed(self, sequences: torch.Tensor) -> torch.Tensor:
+        return self.tokens(sequences)  # (b, length, width)
 
     def answer(self, embedded: torch.Tensor) -> torch.Tensor:
-        """Logits (b, n_ctx, vocab) for every query, from the embedded context."""
-        _, state = self.rnn(embedded)  # the state after the last context token
-        # Each of the n_ctx queries continues from that state for one more step, as if its
-        # token were the next input. That one step is written out (the cell's own weights
-        # and equations) so that the n_ctx queries broadcast against the b states instead
-        # of running the RNN again on b * n_ctx copies; the tests check it against the RNN.
-        rnn = self.rnn
-        from_query = self.queries.weight @ rnn.weight_ih_l0.T + rnn.bias_ih_l0  # (n_ctx, g)
-        if isinstance(rnn, nn.LSTM):
-            h, c = (s[0, :, None] for s in state)  # (b, 1, hidden) each
-            gates = from_query + h @ rnn.weight_hh_l0.T + rnn.bias_hh_l0  # (b, n_ctx, 4 hidden)
-            i, f, g, o = gates.chunk(4, dim=-1)  # torch's gate order: input, forget, cell, out
-            c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
-            out = torch.sigmoid(o) * torch.tanh(c)  # (b, n_ctx, hidden)
-        else:
-            h = state[0, :, None]  # (b, 1, hidden)
-            out = torch.tanh(from_query + h @ rnn.weight_hh_l0.T + rnn.bias_hh_l0)
-        return self.readout(out)  # (b, n_ctx, vocab)
+        """Logits (b, items) from the embedded sequence (b, length, width)."""
+        states, _ = self.rnn(embedded)  # (b, length, hidden)
+        return self.readout(states[:, -1])  # the state after reading the query token
 
-    def forward(self, contexts: torch.Tensor) -> torch.Tensor:
-        """contexts (b, n_ctx) token ids -> logits (b, n_ctx, vocab)."""
-        _require_contexts(self, contexts)
+    def forward(self, sequences: torch.Tensor) -> torch.Tensor:
+        """sequences (b, length) token ids -> logits (b, items)."""
+        _require_ids(self, sequences)
         require_finite_parameters(type(self).__name__, self)  # O(parameters)
-        return self.answer(self.embed(contexts))
+        return self.answer(self.embed(sequences))
 
 
 class AttentionRecall(nn.Module):
-    """One attention layer: each query token attends over the position-tagged context."""
+    """One attention layer: the query token attends over the position-tagged sequence."""
 
     def __init__(self, config: RecallConfig):
         super().__init__()
         _require_config(config)
         d = config.width
+        self.config = config
         self.tokens = nn.Embedding(config.vocab, d)
-        self.positions = nn.Parameter(torch.randn(config.n_ctx, d))  # one vector per slot
-        self.queries = nn.Embedding(config.n_ctx, d)
+        self.positions = nn.Parameter(torch.randn(config.length, d))  # one vector per place
         self.w_q = nn.Linear(d, d, bias=False)
         self.w_k = nn.Linear(d, d, bias=False)
         self.w_v = nn.Linear(d, d, bias=False)
-        self.readout = nn.Linear(d, config.vocab)
+        self.readout = nn.Linear(d, config.items)
 
-    def embed(self, contexts: torch.Tensor) -> torch.Tensor:
-        return self.tokens(contexts)  # (b, n_ctx, d)
+    def embed(self, sequences: torch.Tensor) -> torch.Tensor:
+        return self.tokens(sequences)  # (b, length, d)
 
     def answer(self, embedded: torch.Tensor, return_weights: bool = False):
-        """Logits (b, n_ctx, vocab), and optionally the weights (b, n_ctx queries, n_ctx)."""
-        b = embedded.shape[0]
-        context = embedded + self.positions  # (b, n_ctx, d): what and where
-        q = self.w_q(self.queries.weight).expand(b, -1, -1)  # (b, n_ctx queries, d)
-        out, weights = attention_torch(q, self.w_k(context), self.w_v(context),
-                                       return_weights=True)  # (b, n_ctx, d)
-        logits = self.readout(out)
-        return (logits, weights) if return_weights else logits
+        """Logits (b, items), and optionally the query's weights (b, length)."""
+        tagged = embedded + self.positions  # (b, length, d): what and where
+        q = self.w_q(tagged[:, -1:])  # (b, 1, d): the query token asks
+        out, weights = attention_torch(q, self.w_k(tagged), self.w_v(tagged),
+                                       return_weights=True)  # (b, 1, d), (b, 1, length)
+        logits = self.readout(out[:, 0])
+        return (logits, weights[:, 0]) if return_weights else logits
 
-    def forward(self, contexts: torch.Tensor) -> torch.Tensor:
-        """contexts (b, n_ctx) token ids -> logits (b, n_ctx, vocab)."""
-        _require_contexts(self, contexts)
+    def forward(self, sequences: torch.Tensor) -> torch.Tensor:
+        """sequences (b, length) token ids -> logits (b, items)."""
+        _require_ids(self, sequences)
         require_finite_parameters(type(self).__name__, self)  # O(parameters)
-        return self.answer(self.embed(contexts))
+        return self.answer(self.embed(sequences))
 
 
 def parameter_count(model: nn.Module) -> int:
@@ -228,12 +321,12 @@ def parameter_count(model: nn.Module) -> int:
 
 def _hidden_size_matching(cell: str, config: RecallConfig, target: int) -> int:
     """The hidden size whose parameter count is closest to `target` (ties: the smaller)."""
+    gates = 4 if cell == "lstm" else 1
+
     def count(hidden):
-        rnn_class = {"elman": nn.RNN, "lstm": nn.LSTM}[cell]
         per_gate = config.width * hidden + hidden * hidden + 2 * hidden  # w_ih, w_hh, biases
-        gates = 4 if rnn_class is nn.LSTM else 1
-        embeddings = (config.vocab + config.n_ctx) * config.width
-        return embeddings + gates * per_gate + hidden * config.vocab + config.vocab
+        readout = hidden * config.items + config.items
+        return config.vocab * config.width + gates * per_gate + readout
 
     return min(range(1, 4 * config.width + 1), key=lambda h: (abs(count(h) - target), h))
 
@@ -251,139 +344,225 @@ def make_model(name: str, config: RecallConfig, seed: int) -> nn.Module:
     return RecurrentRecall(name, config, _hidden_size_matching(name, config, target))
 
 
+def _layout(config: RecallConfig) -> tuple[int, int, int, int]:
+    """What a model's shapes depend on; the training settings may differ."""
+    return config.items, config.distractors, config.max_delay, config.width
+
+
 def _require_recall_model(model, config: RecallConfig | None = None) -> None:
     """A model from make_model, with finite weights, built for `config` if one is given."""
     if not isinstance(model, (RecurrentRecall, AttentionRecall)):
         raise ValueError(f"model must be a RecurrentRecall or AttentionRecall (make_model): "
                          f"got {type(model).__name__}")
-    if config is not None:
-        built = (model.tokens.num_embeddings, model.queries.num_embeddings,
-                 model.tokens.embedding_dim)
-        wanted = (config.vocab, config.n_ctx, config.width)
-        if built != wanted:
-            raise ValueError(f"model must be built for config: it has (vocab, n_ctx, width) = "
-                             f"{built}, config has {wanted}")
+    if config is not None and _layout(model.config) != _layout(config):
+        raise ValueError(f"model must be built for config: it has (items, distractors, "
+                         f"max_delay, width) = {_layout(model.config)}, config has "
+                         f"{_layout(config)}")
     require_finite_parameters("model", model)
 
 
-def train(model: nn.Module, config: RecallConfig, seed: int, epochs: int | None = None
-          ) -> dict:
-    """Train in place; return {"seconds": [...], "loss": [...]}, one entry per epoch.
+# --- training ---------------------------------------------------------------------------------
 
-    Adam with the learning rate falling linearly to 0, cross-entropy averaged over every
-    query of every sequence, gradients clipped to norm 1. The training set is the same
-    for every model with this seed; the batch order is reshuffled each epoch by a seeded
-    generator. Call inside `deterministic()` for reproducible weights; "loss" is the mean
-    training loss of the epoch, "seconds" its wall time.
+
+def _batches(size: int, batch: int, generator: torch.Generator) -> Iterator[torch.Tensor]:
+    """Index batches over `size` items without end, reshuffled at every pass."""
+    while True:
+        yield from torch.randperm(size, generator=generator).split(batch)
+
+
+def _step(model: nn.Module, optimiser, sequences: torch.Tensor, targets: torch.Tensor,
+          where: str) -> float:
+    """One Adam step on a batch (sequences (b, length), targets (b,)); its loss before it."""
+    # The model was checked once before training, not per step: the forward's own checks
+    # would be timed (T2).
+    logits = model.answer(model.embed(sequences))  # (b, items)
+    loss = nn.functional.cross_entropy(logits, targets)
+    value = loss.item()
+    if not math.isfinite(value):  # free: the loss is read anyway
+        raise ValueError(f"training diverged: the loss is {value} at {where} "
+                         f"(config.lr too large?)")
+    optimiser.zero_grad()
+    loss.backward()
+    nn.utils.clip_grad_norm_(model.parameters(), 1.0, foreach=True)
+    optimiser.step()
+    return value
+
+
+def _loss(model: nn.Module, sequences: torch.Tensor, targets: torch.Tensor) -> float:
+    """Mean cross-entropy over sequences (b, length) against targets (b,), no gradients."""
+    with torch.no_grad():
+        return nn.functional.cross_entropy(model.answer(model.embed(sequences)),
+                                           targets).item()
+
+
+def _optimiser(model: nn.Module, config: RecallConfig):
+    return torch.optim.Adam(model.parameters(), lr=config.lr, foreach=True)
+
+
+class _StoppingRule:
+    """The stopping rule's memory: the best validation loss so far, and how many readings
+    have gone by without a new one."""
+
+    def __init__(self, config: RecallConfig):
+        self.config, self.best, self.stale = config, math.inf, 0
+
+    def read(self, value: float) -> str | None:
+        """Take one validation loss; return why to stop now ("solved", "plateau") or None."""
+        # Relative: a fall of 0.01 nats matters at a loss of 0.05, not at 2.
+        if value <= self.best * (1 - self.config.min_improvement):
+            self.best, self.stale = value, 0
+        else:
+            self.stale += 1
+        if value <= self.config.solved_loss:
+            return "solved"
+        return "plateau" if self.stale >= self.config.patience else None
+
+
+def train(model: nn.Module, config: RecallConfig, seed: int, max_steps: int | None = None
+          ) -> dict:
+    """Train in place until the stopping rule says stop; return the log.
+
+    Adam at a constant rate, cross-entropy of the answer, gradients clipped to norm 1, batches
+    drawn from this seed's fixed training set, reshuffled each pass by a seeded generator.
+    Every `eval_every` steps the loss on the fixed validation set is read. A value counts as a
+    new best when it is at least `min_improvement` (a fraction) below the best so far.
+    Training stops at the first of: the validation loss at or below `solved_loss`
+    ("solved"); `patience` evaluations in a row without a new best ("plateau"); `max_steps`
+    steps (config.max_steps unless given; "cap"). The model is left with the weights of its
+    lowest validation loss. Call inside `deterministic()` for reproducible weights.
+
+    Returns {"steps": steps taken, "stopped": one of STOPS, "best_step": step of the lowest
+    validation loss, "eval_steps": [step of each evaluation], "val_loss": [validation loss
+    at each], "train_loss": [mean training loss since the previous evaluation],
+    "seconds": wall time of the training loop}.
     """
     _require_config(config)
     _require_recall_model(model, config)
     require_seed("seed", seed)
-    if epochs is not None:
-        require_positive_int("epochs", epochs)
-    contexts = make_sequences(config.train_size, config, seed=1000 + seed)
-    targets = answers(contexts)
-    generator = torch.Generator().manual_seed(seed)
-    epochs = config.epochs if epochs is None else epochs
-    optimiser = torch.optim.Adam(model.parameters(), lr=config.lr, foreach=True)
-    steps = epochs * -(-config.train_size // config.batch)
-    # The same budget ends closer to a minimum when the step size shrinks towards the end.
-    schedule = torch.optim.lr_scheduler.LambdaLR(optimiser, lambda step: 1 - step / steps)
-    log = {"seconds": [], "loss": []}
-    for epoch in range(epochs):
-        start = time.perf_counter()
-        order = torch.randperm(config.train_size, generator=generator)
-        total = 0.0
-        for i, batch in enumerate(order.split(config.batch)):
-            # Checked once above, not per step: the forward's own checks would be timed (T2).
-            logits = model.answer(model.embed(contexts[batch]))  # (b, n_ctx, vocab)
-            loss = nn.functional.cross_entropy(logits.flatten(0, 1), targets[batch].flatten())
-            value = loss.item()
-            if not math.isfinite(value):  # free: the loss is read anyway
-                raise ValueError(f"training diverged: the loss is {value} at epoch {epoch}, "
-                                 f"batch {i} (config.lr = {config.lr} too large?)")
-            optimiser.zero_grad()
-            loss.backward()
-            nn.utils.clip_grad_norm_(model.parameters(), 1.0, foreach=True)
-            optimiser.step()
-            schedule.step()
-            total += value * len(batch)
-        log["seconds"].append(time.perf_counter() - start)
-        log["loss"].append(total / config.train_size)
-    try:  # the last step's update is in no loss yet
+    if max_steps is not None:
+        require_positive_int("max_steps", max_steps)
+    cap = config.max_steps if max_steps is None else max_steps
+    sequences = make_sequences(config.train_size, config, seed=1000 + seed)
+    targets = answers(sequences, config)
+    validation = make_sequences(config.val_size, config, seed=_VALIDATION_SEED)
+    val_targets = answers(validation, config)
+    batches = _batches(config.train_size, config.batch, torch.Generator().manual_seed(seed))
+    optimiser = _optimiser(model, config)
+    rule = _StoppingRule(config)
+    log = {"eval_steps": [], "val_loss": [], "train_loss": []}
+    since, lowest, kept = [], math.inf, None  # training losses since the last reading
+    start = time.perf_counter()
+    for step in range(1, cap + 1):
+        batch = next(batches)
+        since.append(_step(model, optimiser, sequences[batch], targets[batch], f"step {step}"))
+        if step % config.eval_every and step < cap:
+            continue
+        value = _loss(model, validation, val_targets)
+        if not math.isfinite(value):
+            raise ValueError(f"training diverged: the validation loss is {value} at step "
+                             f"{step} (config.lr = {config.lr} too large?)")
+        log["eval_steps"].append(step)
+        log["val_loss"].append(value)
+        log["train_loss"].append(statistics.fmean(since))
+        since = []
+        if value < lowest:  # the weights kept: a copy only when they are the best yet
+            lowest, best_step, kept = value, step, copy.deepcopy(model.state_dict())
+        stopped = rule.read(value) or ("cap" if step == cap else None)
+        if stopped:
+            break
+    seconds = time.perf_counter() - start
+    model.load_state_dict(kept)
+    try:
         require_finite_parameters("model", model)
     except ValueError as error:
         raise ValueError(f"training diverged (config.lr = {config.lr}): {error}") from error
-    return log
+    return {"steps": step, "stopped": stopped, "best_step": best_step, **log,
+            "seconds": seconds}
 
 
-def held_out_sequences(config: RecallConfig) -> torch.Tensor:
-    """The held-out contexts: the same for every model and seed, never trained on."""
-    _require_config(config)
-    return make_sequences(config.test_size, config, seed=999_999)
+# --- what a trained model does ----------------------------------------------------------------
 
 
-def accuracy_by_k(model: nn.Module, contexts: torch.Tensor) -> list[float]:
-    """Fraction of correct answers for k = 1 … n_ctx on `contexts`."""
+def _by_k(values: torch.Tensor, ks: torch.Tensor, max_delay: int) -> torch.Tensor:
+    """Mean of `values` (b,) for each delay 1 … max_delay (max_delay,); every delay needed."""
+    counts = torch.bincount(ks - 1, minlength=max_delay).double()
+    if not bool((counts > 0).all()):
+        missing = int((counts == 0).nonzero()[0]) + 1
+        raise ValueError(f"sequences must include every delay from 1 to max_delay = "
+                         f"{max_delay}: none has k = {missing}")
+    return torch.zeros(max_delay, dtype=torch.float64).index_add_(
+        0, ks - 1, values.double()) / counts
+
+
+def accuracy_by_k(model: nn.Module, sequences) -> list[float]:
+    """Fraction of correct answers for k = 1 … max_delay on `sequences` (b, length)."""
     _require_recall_model(model)
-    _require_contexts(model, contexts)
+    _require_ids(model, sequences)  # first: a mismatch names the model as well
+    config = model.config
+    targets, ks = answers(sequences, config), delays(sequences, config)
     with torch.no_grad():
-        logits = model.answer(model.embed(contexts))  # (b, n_ctx, vocab)
-        require_finite("model's logits", logits, _OVERFLOW_HINT)  # O(outputs): NaN has no argmax
-        correct = logits.argmax(-1) == answers(contexts)  # (b, n_ctx)
-    return correct.double().mean(0).tolist()
+        logits = model.answer(model.embed(sequences))  # (b, items)
+    require_finite("model's logits", logits, _OVERFLOW_HINT)  # O(outputs): NaN has no argmax
+    correct = logits.argmax(-1) == targets  # (b,)
+    return _by_k(correct, ks, config.max_delay).tolist()
 
 
-def sensitivity_by_k(model: nn.Module, contexts: torch.Tensor, seed: int = 0) -> list[float]:
-    """How strongly each answer depends on the token it must recall, for k = 1 … n_ctx.
+def sensitivity_by_k(model: nn.Module, sequences, seed: int = 0) -> list[float]:
+    """How strongly the answer depends on the item it must recall, for k = 1 … max_delay.
 
-    The root-mean-square over `contexts` of ‖∂logits_k / ∂e_{n_ctx - k}‖ (Frobenius), with
-    e the embedded context: the gradient of the answer for distance k with respect to the
-    input k steps back. Estimated with one random probe per sequence (E‖Jᵀu‖² = ‖J‖² for
-    u ~ N(0, I)), one backward pass per k.
+    The root-mean-square over the sequences with delay k of ‖∂logits / ∂e_item‖
+    (Frobenius), with e the embedded sequence: the gradient of the answer with respect to
+    the input k steps back. Estimated with one random probe per sequence (E‖Jᵀu‖² = ‖J‖² for
+    u ~ N(0, I)); the sequences are independent, so one backward pass serves them all.
     """
     _require_recall_model(model)
-    _require_contexts(model, contexts)
+    _require_ids(model, sequences)  # first: a mismatch names the model as well
     require_seed("seed", seed)
+    config = model.config
+    ks = delays(sequences, config)
+    positions = config.length - 2 - ks
     generator = torch.Generator().manual_seed(seed)
-    embedded = model.embed(contexts).detach().requires_grad_(True)  # (b, n_ctx, width)
-    logits = model.answer(embedded)  # (b, n_ctx, vocab)
+    embedded = model.embed(sequences).detach().requires_grad_(True)  # (b, length, width)
+    logits = model.answer(embedded)  # (b, items)
     require_finite("model's logits", logits.detach(), _OVERFLOW_HINT)
-    n_ctx = logits.shape[1]
     probes = torch.randn(logits.shape, generator=generator)
-    result = []
-    for k in range(1, n_ctx + 1):
-        (grad,) = torch.autograd.grad((logits[:, k - 1] * probes[:, k - 1]).sum(), embedded,
-                                      retain_graph=k < n_ctx)
-        squared = grad[:, n_ctx - k].pow(2).sum(-1)  # (b,): ‖Jᵀu‖² per sequence
-        result.append(float(squared.mean().sqrt()))
-    return result
+    (grad,) = torch.autograd.grad((logits * probes).sum(), embedded)
+    squared = grad[torch.arange(len(ks)), positions].pow(2).sum(-1)  # (b,): ‖Jᵀu‖² each
+    return _by_k(squared, ks, config.max_delay).sqrt().tolist()
+
+
+def _probe(held_out: torch.Tensor, config: RecallConfig) -> torch.Tensor:
+    """The first few held-out sequences of every delay, for the sensitivities."""
+    per_k = held_out.view(config.max_delay, config.test_per_k, config.length)
+    return per_k[:, :_PROBES_PER_K].reshape(-1, config.length)
 
 
 def run(config: RecallConfig, models=MODELS) -> dict:
     """Train every model with every seed; return what the page shows (JSON-ready).
 
     {"config", "parameters": {model: count}, "hidden": {model: hidden size or None},
-     "accuracy": {model: [[accuracy for k = 1 … n_ctx] per seed]},
-     "loss": {model: [[mean training loss per epoch] per seed]},
-     "sensitivity": {model: [‖∂answer_k/∂input k back‖ for k]} (first seed, trained),
+     "accuracy": {model: [[held-out accuracy for k = 1 … max_delay] per seed]},
+     "training": {model: [{"steps", "stopped", "best_step", "eval_steps", "val_loss",
+                           "train_loss"} per seed]} (see `train`; wall times left out, so
+                           the data is the same every run),
+     "sensitivity": {model: [‖∂answer/∂item k back‖ for k]} (first seed, trained),
      "sensitivity_at_init": {model: [... for k]} (first seed, before training),
-     "test_in_train": held-out contexts that also occur in a training set (expected 0)}
+     "test_in_train": held-out sequences that also occur in a training set (expected 0)}
     """
     _require_config(config)
     _require_model_names(models)
-    contexts = held_out_sequences(config)
-    probe = contexts[:128]
+    held_out = held_out_sequences(config)
+    probe = _probe(held_out, config)
     result = {"config": config.to_dict(), "parameters": {}, "hidden": {}, "accuracy": {},
-              "loss": {}, "sensitivity": {}, "sensitivity_at_init": {}}
+              "training": {}, "sensitivity": {}, "sensitivity_at_init": {}}
     seen = set()
     with deterministic():
         for seed in config.seeds:
             seen.update(map(tuple, make_sequences(config.train_size, config,
                                                   seed=1000 + seed).tolist()))
-        result["test_in_train"] = sum(tuple(row) in seen for row in contexts.tolist())
+        result["test_in_train"] = sum(tuple(row) in seen for row in held_out.tolist())
         for name in models:
-            result["accuracy"][name], result["loss"][name] = [], []
+            result["accuracy"][name], result["training"][name] = [], []
             for seed in config.seeds:
                 model = make_model(name, config, seed)
                 first = seed == config.seeds[0]
@@ -393,8 +572,9 @@ def run(config: RecallConfig, models=MODELS) -> dict:
                     result["hidden"][name] = rnn.hidden_size if rnn is not None else None
                     result["sensitivity_at_init"][name] = sensitivity_by_k(model, probe)
                 log = train(model, config, seed)
-                result["loss"][name].append(log["loss"])
-                result["accuracy"][name].append(accuracy_by_k(model, contexts))
+                del log["seconds"]
+                result["training"][name].append(log)
+                result["accuracy"][name].append(accuracy_by_k(model, held_out))
                 if first:
                     result["sensitivity"][name] = sensitivity_by_k(model, probe)
     return result
@@ -404,8 +584,9 @@ def epoch_seconds(config: RecallConfig, threads: int, *, timed: int = 1, models=
                   seed: int = 0) -> dict[str, float]:
     """Median wall time of one training epoch per model, with `threads` threads (T2).
 
-    The same models, data and steps as `run`. Each model first trains a throwaway copy for
-    four steps (first calls pay for set-up), then trains `timed` epochs, each one timed.
+    An epoch is one pass over the training set: train_size / batch steps of `run`'s training,
+    on the same models and data, with no evaluations. Each model first takes four steps on a
+    throwaway copy (first calls pay for set-up), then trains `timed` epochs, each one timed.
     Not deterministic: it is a measurement.
     """
     _require_config(config)
@@ -413,11 +594,28 @@ def epoch_seconds(config: RecallConfig, threads: int, *, timed: int = 1, models=
     require_positive_int("timed", timed)
     _require_model_names(models)
     require_seed("seed", seed)
-    warm_up = replace(config, train_size=4 * config.batch)
+    sequences = make_sequences(config.train_size, config, seed=1000 + seed)
+    targets = answers(sequences, config)
+    steps = -(-config.train_size // config.batch)
     result = {}
     with num_threads(threads):
         for name in models:
-            train(make_model(name, warm_up, seed), warm_up, seed, epochs=1)
+            batches = _batches(config.train_size, config.batch,
+                               torch.Generator().manual_seed(seed))
+            warm_up = make_model(name, config, seed)
+            optimiser = _optimiser(warm_up, config)
+            for i in range(4):
+                batch = next(batches)
+                _step(warm_up, optimiser, sequences[batch], targets[batch], f"warm-up step {i}")
             model = make_model(name, config, seed)
-            result[name] = statistics.median(train(model, config, seed, epochs=timed)["seconds"])
+            optimiser = _optimiser(model, config)
+            seconds = []
+            for epoch in range(timed):
+                start = time.perf_counter()
+                for i in range(steps):
+                    batch = next(batches)
+                    _step(model, optimiser, sequences[batch], targets[batch],
+                          f"epoch {epoch}, step {i}")
+                seconds.append(time.perf_counter() - start)
+            result[name] = statistics.median(seconds)
     return result

@@ -1,5 +1,6 @@
 """Why recurrence had to go (R1-R4, T2): time the forwards and count their chains, follow the
-gradient from input 0, train the recall models, time their training epochs.
+gradient from input 0, train the recall models (one item carried past k distractors), time
+their training epochs.
 
 The measuring code lives in the library modules the tests and readers use (`attnsheet.speed`,
 `attnsheet.forgetting`, `attnsheet.recall`); these functions run it with the registry's
@@ -38,7 +39,7 @@ def forward_work(forward: str, n: int, d: int) -> int:
 
 def work_span_rows(timing: dict, accelerator: dict, core_flops: float) -> dict:
     """R1(c), the arithmetic: work (FLOPs) and span (the longest chain of dependent
-    operations, counted) of each forward at each n, and Brent's bound on its time: on P units
+    operations, counted) of each forward at each n, and the work-span bound on its time: on P units
     of rate r whose dependent steps take at least ℓ each, time ≥ max(W / (P r), S ℓ).
 
     Here: P = the cores, r = `core_flops` (one core's matrix-multiply rate), ℓ =
@@ -94,15 +95,17 @@ def _config(config: dict):
 
 
 def recall(**config) -> dict:
-    """R3b: the recall experiment (`recall.run`): accuracy by distance for every model and
-    seed, training losses, trained and initial sensitivities, parameter counts."""
+    """R3b: the recall experiment (`recall.run`): held-out accuracy by delay for every model
+    and seed, where and why each model's training stopped, trained and initial
+    sensitivities, parameter counts."""
     from ..recall import run
 
     return run(_config(config))
 
 
 def epoch_times(**config) -> dict:
-    """T2: seconds per training epoch of each recall model, one thread as in R3b."""
+    """T2: seconds per training epoch (one pass over the training set) of each recall model,
+    one thread as in R3b."""
     from ..recall import epoch_seconds
 
     threads = 1
