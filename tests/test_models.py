@@ -186,12 +186,14 @@ def test_explorer_json_matches_the_library(maps_data, model):
     assert (data["layers"], data["heads"]) == (6, 12)
     default = data["default"]
     assert 0 <= default["layer"] < 6 and 0 <= default["head"] < 12
-    assert [s["text"] for s in data["sentences"]] == list(PAIRS[0].sentences)
+    # Every analysed sentence, each with its own weights file.
+    assert [s["text"] for s in data["sentences"]] == [t for p in PAIRS for t in p.sentences]
     half_step = 0.5 * 10 ** -data["decimals"] + 1e-9  # rounding error allowed
-    for sentence in data["sentences"]:
+    for i, sentence in enumerate(data["sentences"]):
+        assert sentence["src"] == script_data_file(EXPLORER, str(i))
         encoded = model.encode(sentence["text"])
         assert sentence["tokens"] == encoded.tokens
         assert sentence["tokens"][sentence["it"]] == "it"
-        shown = np.array(sentence["weights"])  # (layers, heads, n, n)
+        shown = np.array(rendered.scripts[str(i)]["weights"])  # (layers, heads, n, n)
         assert shown.shape == tuple(encoded.attentions.shape)
         assert np.abs(shown - encoded.attentions.double().numpy()).max() <= half_step

@@ -34,7 +34,7 @@ def test_every_page_exists(built_site):
 
 def test_nav_follows_the_cheatsheet_order():
     nav = re.findall(r"^\s+- .+: (\S+\.md)$", (ROOT / "mkdocs.yml").read_text(), re.MULTILINE)
-    assert nav == ["index.md", *(f"{s}.md" for s in SECTIONS), "evidence.md"]
+    assert nav == ["index.md", *(f"{s}.md" for s in SECTIONS), "evidence.md", "references.md"]
 
 
 @pytest.mark.parametrize("slug", SECTIONS)

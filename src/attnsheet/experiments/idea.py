@@ -4,12 +4,6 @@ library's Elman RNN and attention, derived from the code, and their longest path
 from __future__ import annotations
 
 
-def hand_offs(path) -> int:
-    """Edges of a path that carry information from one position to another (an input
-    entering its own position's state is not one)."""
-    return sum(1 for (_, i), (_, j) in zip(path, path[1:]) if int(i) != int(j))
-
-
 def per_position_nodes(y) -> list | None:
     """The autograd nodes that made each position of y (n, d), if y was stacked from
     per-position results (as the RNN's states are); None if one operation made all rows."""

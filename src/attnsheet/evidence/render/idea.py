@@ -3,10 +3,16 @@ dependency graphs with their longest paths highlighted."""
 
 from __future__ import annotations
 
-from ...experiments.idea import hand_offs
 from ..spec import Figure, Rendered
 
 LETTERS = {"recurrence": "h", "attention": "y"}  # each model's outputs, in drawing order
+
+
+# A reading shared with the claims' predicates (sections/idea.py), as on the other pages.
+def hand_offs(path) -> int:
+    """Edges of a path that carry information from one position to another (an input
+    entering its own position's state is not one)."""
+    return sum(1 for (_, i), (_, j) in zip(path, path[1:]) if int(i) != int(j))
 
 
 def _node(node) -> tuple[str, int]:

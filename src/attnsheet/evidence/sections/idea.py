@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ...experiments.idea import hand_offs
+from ..render.idea import hand_offs
 from ..spec import HOLDS, Claim, Evidence, Experiment, Verdict, must
 
 EXPERIMENTS: tuple[Experiment, ...] = (
