@@ -367,7 +367,7 @@ def test_the_watcher_rebuilds_after_an_edit_saved_during_a_build(tmp_path):
             page.write_text("edited during the build")
         return True
 
-    watch(tmp_path, tmp_path / "out", poll_s=0, rounds=4, build=build)
+    watch(tmp_path, tmp_path / "out", poll_s=0, rounds=4, build=build, pages_delay_s=0)
     assert builds == ["first", "edited during the build"]
 
 

@@ -17,6 +17,7 @@ from typing import Callable
 
 WATCHED = ("src/attnsheet/**/*.py", "snippets/**/*.py", "notebooks/*.py", "docs/*.md")
 POLL_S = 0.1
+PAGES_DELAY_S = 1.5  # after a page-only edit, before the page checks re-run
 
 
 def snapshot(root: Path) -> dict[Path, tuple[int, int]]:
@@ -34,12 +35,19 @@ def build_in_fresh_process(root: Path, out: Path) -> bool:
 
 
 def watch(root: Path, out: Path, *, poll_s: float = POLL_S, rounds: int | None = None,
-          build: Callable[[Path, Path], bool] = build_in_fresh_process) -> None:
+          build: Callable[[Path, Path], bool] = build_in_fresh_process,
+          pages_delay_s: float = PAGES_DELAY_S) -> None:
     """Build now, then after every change; `rounds` bounds the loop (tests)."""
     seen: dict[Path, tuple[int, int]] = {}
     while rounds is None or rounds > 0:
         current = snapshot(root)
         if current != seen:
+            changed = {p for p in current.keys() | seen.keys() if current.get(p) != seen.get(p)}
+            if seen and all(p.suffix == ".md" for p in changed):
+                # Only pages changed: the site generator shows the edit itself; the page
+                # checks can wait until it has had the cores.
+                time.sleep(pages_delay_s)
+                current = snapshot(root)
             # `seen` is the snapshot taken before the build: an edit saved while it runs
             # triggers the next one (the build writes only outside the watched files).
             seen = current
