@@ -8,6 +8,7 @@ dotted underline on every "attention" would be noise rather than help.
 
 from __future__ import annotations
 
+import functools
 import re
 
 from bs4 import BeautifulSoup, NavigableString
@@ -30,6 +31,14 @@ def _in_running_text(node) -> bool:
 def first_uses(html_text: str, terms: dict[str, str]) -> str:
     """`html_text` with the first running-text use of each term wrapped in an abbreviation
     whose title is the term's definition."""
+    return _first_uses(html_text, tuple(terms.items()))
+
+
+@functools.lru_cache(maxsize=64)
+def _first_uses(html_text: str, terms: tuple[tuple[str, str], ...]) -> str:
+    # Memoised: under `mkdocs serve` a prose edit re-renders every page, and parsing the
+    # unchanged ones again would cost most of the rebuild.
+    terms = dict(terms)
     soup = BeautifulSoup(html_text, "html.parser")
     for term, definition in terms.items():
         pattern = term_pattern(term)
