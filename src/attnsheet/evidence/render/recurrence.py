@@ -279,7 +279,11 @@ def bound_below_up_to(data: dict, where: str) -> int | None:
 
 
 def _microseconds(seconds: float) -> str:
-    return f"{seconds * 1e6:.2g} µs" if seconds < 1e-3 else ms(seconds)
+    """A short duration in µs (two significant digits, no exponent), from 1 ms in ms."""
+    value = seconds * 1e6
+    if value >= 1000:
+        return ms(seconds)
+    return f"{value:.2g} µs" if value < 10 else f"{value:,.0f} µs"
 
 
 def work_span(data: dict) -> Rendered:
@@ -467,7 +471,7 @@ def recall(data: dict, *, experiment: str) -> Rendered:
         axes.set_xlabel("k: distractors between the item and the query")
         axes.set_ylabel("held-out accuracy")
         tidy(axes, colors)
-        legend(axes, colors, "lower left")
+        legend(axes, colors, "center right")  # clear of the chance line's label
         figure.tight_layout()
         return figure
 
@@ -732,7 +736,7 @@ def one_cause(timing: dict, gradients: dict, recall_data: dict) -> Rendered:
         f" On this machine the chain is not yet the slower road: at n = {n1} on one thread "
         f"attention took {ms(one['attention'])} against {ms(one['torch-rnn'])} for "
         f"torch.nn.RNN, because its n × n work outgrows what {timing['cpu_count']} cores "
-        f"can absorb ([R1](#slow))."
+        f"can absorb (<a href=\"#slow\">R1</a>)."
         if one["attention"] >= one["torch-rnn"] else "")
     recalled = (f"recalled {percent(accuracy['elman'])} of the time by the Elman RNN and "
                 f"{percent(accuracy['lstm'])} by the LSTM, against "
@@ -741,7 +745,7 @@ def one_cause(timing: dict, gradients: dict, recall_data: dict) -> Rendered:
         f" and one item {k} steps back is {recalled}, which reaches it in one step."
         if recall_agrees else
         f". The recall row does not follow here: after training, one item {k} steps back is "
-        f"{recalled} ([R3b](#recall)).")
+        f"{recalled} (<a href=\"#recall\">R3b</a>).")  # inside HTML: an HTML link
     opening = ("Every row is the same chain seen from a different side." if recall_agrees else
                "The first rows are the same chain seen from different sides.")
     caption = (
