@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..render.recurrence import (
+    CLEARLY_FASTER,
     FADED,
     FLAT,
     REACH,
@@ -159,7 +160,8 @@ def r1_verdict(data: dict) -> Verdict:
         return Verdict(HOLDS, numbers,
                        f"spans as counted, and attention is faster than both RNNs at n = {n1} "
                        f"even on one thread")
-    fastest = (f"faster up to n = {up_to}" if up_to is not None
+    fastest = (f"clearly faster (by {CLEARLY_FASTER - 1:.0%}) up to n = {up_to}"
+               if up_to is not None
                else "not faster at any length")
     return Verdict(NEEDS_HARDWARE, numbers,
                    f"spans as counted (the RNN's grows like n, attention's is constant), but on "
