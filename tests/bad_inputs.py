@@ -63,6 +63,7 @@ FLOAT_TENSOR = [
     ("flattened", lambda v, draw: v.reshape(-1)),
     ("empty", lambda v, draw: v[..., :0]),
     ("one more feature", lambda v, draw: torch.cat([v, v[..., :1]], dim=-1)),
+    ("another float dtype", lambda v, draw: v.float() if v.dtype == torch.float64 else v.double()),
 ]
 FLOAT_ARRAY = [
     ("a torch tensor", lambda v, draw: torch.from_numpy(np.asarray(v, dtype=float))),
@@ -111,7 +112,9 @@ FLOAT_DTYPE = [
     ("bool", lambda v, draw: torch.bool),
     ("a numpy type", lambda v, draw: np.float32),
 ]
-# Values may have any width, and vectors are already flat: those corruptions are no error there.
+# Values may have any width, vectors are already flat, and a lone tensor may have any float
+# dtype: those corruptions are no error there.
+LONE_TENSOR = [c for c in FLOAT_TENSOR if c[0] != "another float dtype"]
 VALUE_TENSOR = [c for c in FLOAT_TENSOR if c[0] != "one more feature"]
 VALUE_ARRAY = [c for c in FLOAT_ARRAY if c[0] != "one more feature"]
 VECTOR_TENSOR = [c for c in FLOAT_TENSOR if c[0] != "flattened"]
@@ -148,6 +151,7 @@ CORRUPTIONS = {
     "float tensor": FLOAT_TENSOR,
     "float array": FLOAT_ARRAY,
     "value tensor": VALUE_TENSOR,
+    "lone tensor": LONE_TENSOR,
     "value array": VALUE_ARRAY,
     "vector tensor": VECTOR_TENSOR,
     "vector array": VECTOR_ARRAY,

@@ -244,7 +244,7 @@ TARGETS: list[Target] = [
     Target("apply_rotary", lambda **a: lib.apply_rotary(**a),
            lambda: {"x": _randn(2, 5, 8), "positions": torch.arange(5.0, dtype=torch.float64),
                     "base": 100.0},
-           {"x": "float tensor", "positions": "blocks/positions", "base": "positive real"}),
+           {"x": "lone tensor", "positions": "blocks/positions", "base": "positive real"}),
     # transformer.py
     Target("TransformerBlock", lambda **a: lib.TransformerBlock(**a),
            lambda: {"d_model": 8, "n_heads": 2, "d_ff": 16, "eps": 1e-5},
