@@ -260,17 +260,24 @@ def largest_magnitude(array) -> float:
     return max(-low, high)
 
 
-def products_stay_finite(a, b) -> bool:
-    """Whether no dot product of a row of `a` with a row of `b` can overflow `a`'s dtype.
+def product_bound(a, b) -> float:
+    """d * max|a| * max|b|: each of the d terms of a dot product of a row of `a` with a row of
+    `b` is at most max|a| * max|b|, so this bounds every such product and every partial sum of
+    one. One pass over each input; NaN or inf when an input is not finite."""
+    return a.shape[-1] * largest_magnitude(a) * largest_magnitude(b)
 
-    Each of the d terms is at most max|a| * max|b|, so d * max|a| * max|b| bounds every dot
-    product and every partial sum of one; below half the dtype's largest value (room for
-    rounding) it rules overflow out. Costs one pass over each input, not one over the
-    n_a x n_b products; only inputs that fail it need the products checked one by one.
-    """
-    limit = torch.finfo(a.dtype).max if is_torch(a) else float(np.finfo(a.dtype).max)
-    bound = a.shape[-1] * largest_magnitude(a) * largest_magnitude(b)
-    return bound < limit / 2  # False for inf and NaN alike
+
+def overflow_limit(array) -> float:
+    """Half the largest value of `array`'s dtype: a bound below it leaves room for rounding."""
+    return (torch.finfo(array.dtype).max if is_torch(array)
+            else float(np.finfo(array.dtype).max)) / 2
+
+
+def products_stay_finite(a, b) -> bool:
+    """Whether no dot product of a row of `a` with a row of `b` can overflow `a`'s dtype
+    (`product_bound` below `overflow_limit`). Costs one pass over each input, not one over
+    the n_a x n_b products; only inputs that fail it need the products checked one by one."""
+    return product_bound(a, b) < overflow_limit(a)  # False for inf and NaN alike
 
 
 def require_mask(name: str, mask, n_q: int, n_k: int, batch_shape: tuple[int, ...]) -> None:

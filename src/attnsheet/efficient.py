@@ -19,7 +19,7 @@ import math
 
 import torch
 
-from ._checks import (products_stay_finite, require_finite, require_positive_int,
+from ._checks import (overflow_limit, product_bound, require_finite, require_positive_int,
                       require_same_size, require_torch_inputs)
 from .attention import _OVERFLOW_HINT, _attend_torch, _check_attention_inputs
 
@@ -57,7 +57,8 @@ def chunked_attention_torch(q, k, v, mask=None, *, chunk_size: int = 512,
     _check_attention_inputs(q, k, v, mask)
 
     batch, (n_q, d), (n_k, d_v) = q.shape[:-2], q.shape[-2:], v.shape[-2:]
-    if not products_stay_finite(q * (1.0 / math.sqrt(d)), k):
+    score_bound, limit = product_bound(q, k) / math.sqrt(d), overflow_limit(q)
+    if not score_bound < limit:
         # Rare: inputs so large that a score may overflow. Computed as plain attention, table
         # and all, so the answer (or the refusal) is the same as attention_torch's.
         if causal:
@@ -69,7 +70,7 @@ def chunked_attention_torch(q, k, v, mask=None, *, chunk_size: int = 512,
         mask = mask.reshape(-1, n_q, n_k)  # (1 or B, n_q, n_k)
     # Scores in base 2 where they fit: softmax uses e^x = 2^(x log2 e), and torch's exp2 is
     # about three times faster than its exp. q scaled by log2 e folds the factor in.
-    base2 = products_stay_finite(q * _LOG2_E, k)  # else base e: the scores fit, barely
+    base2 = score_bound * _LOG2_E < limit  # else base e: the scores fit, barely
     if base2:
         q = q * _LOG2_E
     # A column of ones after v: one product per tile gives both the weighted sum of values
@@ -191,7 +192,7 @@ def sliding_window_attention_torch(q, k, v, *, window: int, causal: bool = False
     before, after = window - 1, (0 if causal else window - 1)  # band reach on each side
     span = block + before + after  # keys a block of queries can reach
     pad = torch.nn.functional.pad
-    suspect = not products_stay_finite(q * (1.0 / math.sqrt(d)), k)  # a score may overflow
+    suspect = not product_bound(q, k) / math.sqrt(d) < overflow_limit(q)  # may overflow
     if suspect and window == n:  # full attention: computed as such, the same answer or refusal
         mask = torch.ones(n, n, dtype=torch.bool, device=q.device).tril() if causal else None
         return _attend_torch(q, k, v, mask)[0]
