@@ -244,19 +244,22 @@ def _fresh(entry: dict | None, key: str, out: Path) -> bool:
     )
 
 
-def _remove_unlisted(paths: Paths, manifest: dict) -> None:
+def _remove_unlisted(paths: Paths, manifest: dict, registry: Registry) -> None:
     """Delete output files no manifest entry lists (a removed snippet's output, a renamed
     notebook's executed copy): the site must not publish evidence nothing produces."""
-    listed = {f for entry in manifest.values() for f in entry["files"]} | set(LEDGER_FILES)
+    listed = ({f for entry in manifest.values() for f in entry["files"]}
+              | set(ledger_files(registry)))
     for folder in (paths.include, paths.site):
         for path in folder.rglob("*"):
-            relative = str(path.relative_to(paths.out))
-            if path.is_file() and relative not in listed and not relative.startswith(VERDICTS_DIR):
+            if path.is_file() and str(path.relative_to(paths.out)) not in listed:
                 path.unlink()
 
 
-LEDGER_FILES = ("include/ledger.md", "include/machine.md", "site/evidence.json")
-VERDICTS_DIR = "include/verdicts/"  # one note per claim, rewritten by every full build
+def ledger_files(registry: Registry) -> list[str]:
+    """What every full build writes after judging: the ledger, the machine line, evidence.json
+    and one verdict note per claim."""
+    return (["include/ledger.md", "include/machine.md", "site/evidence.json"]
+            + [f"include/{stage.verdict_file(claim.id)}" for claim in registry.claims])
 
 
 class _Run:
@@ -392,7 +395,7 @@ def build(root: Path, out: Path, *, force: bool = False, log=print,
                 if name in known or only is not None}
         stage.write_text(manifest_path, json.dumps(kept, indent=1, sort_keys=True) + "\n")
     if only is None:
-        _remove_unlisted(paths, kept)
+        _remove_unlisted(paths, kept, full)
 
     verdicts = {}
     built = {e.name for e in experiments}
