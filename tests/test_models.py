@@ -178,7 +178,7 @@ def test_the_counts_at_a_margin_are_a_subset(maps_data):
 
 
 def test_explorer_json_matches_the_library(maps_data, model):
-    rendered = explorer(maps_data, decimals=3, src=script_data_file(EXPLORER))
+    rendered = explorer(maps_data, decimals=3, name=EXPLORER)
     # The container names the JSON the pipeline publishes for this item, from the site root.
     assert f'data-src="data/page/{EXPLORER}.json"' in rendered.parts[""][0]
     data = json.loads(json.dumps(rendered.scripts[""]))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..spec import Figure, Rendered
+from ..stage import script_data_file
 from .common import markdown_table, sci
 
 # Outline of the row of "it": visible on both ends of viridis, in both themes (the
@@ -441,10 +442,12 @@ def _head_tables(data, layer_head) -> Figure:
     return Figure(draw, alt, caption)
 
 
-def explorer(data, decimals: int, src: str) -> Rendered:
-    """The explorer's container (its static fallback inside), its index JSON at the site path
-    `src` (the script resolves it against the site's root) and one JSON per sentence, which
-    the script fetches when a reader picks that sentence."""
+def explorer(data, decimals: int, name: str) -> Rendered:
+    """The explorer's container (its static fallback inside), its index JSON and one JSON
+    per sentence, which the script fetches when a reader picks that sentence. `name` is the
+    evidence item's: the pipeline publishes its scripts' data under it, and the container
+    and the index name those site paths (the script resolves them against the site's root)."""
+    src = script_data_file(name)
     layer, head = data["best"]
     sentences = data["all_sentences"]
     script = {
@@ -455,7 +458,7 @@ def explorer(data, decimals: int, src: str) -> Rendered:
         "decimals": decimals,
         "default": {"sentence": 0, "layer": layer, "head": head},
         "sentences": [{"text": s["text"], "tokens": s["tokens"], "it": s["it"],
-                       "src": src.removesuffix(".json") + f"-{i}.json"}
+                       "src": script_data_file(name, str(i))}
                       for i, s in enumerate(sentences)],
     }
     weights = {str(i): {"weights": np.round(np.array(s["weights"]), decimals).tolist()}

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from ..spec import HOLDS, Claim, Evidence, Experiment, Verdict, must
-from ..stage import script_data_file
 
 EXPERIMENTS: tuple[Experiment, ...] = (
     Experiment("a1-sentence-weights", "attnsheet.experiments.attention:weight_table",
@@ -48,10 +47,10 @@ EVIDENCE: tuple[Evidence, ...] = (
              "margin), weight on special tokens.",
              render=RENDER + "pretrained_maps", data=("a3-minilm-maps",)),
     Evidence(EXPLORER, "attention.md#explore-every-head",
-             "Explorer of every layer's and head's weight table of all-MiniLM-L6-v2 on the "
-             "sentence pair (its JSON), with one head's tables as the static fallback.",
+             "Explorer of every layer's and head's weight table of all-MiniLM-L6-v2 on every "
+             "analysed sentence (its JSON), with one head's tables as the static fallback.",
              render=RENDER + "explorer", data=("a3-minilm-maps",),
-             params={"decimals": 3, "src": script_data_file(EXPLORER)}),
+             params={"decimals": 3, "name": EXPLORER}),
 )
 
 # --- criteria ----------------------------------------------------------------------------------
