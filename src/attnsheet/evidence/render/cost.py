@@ -328,7 +328,7 @@ def trained_length(data: dict) -> Rendered:
         axes.set_xlabel("position in the sequence")
         axes.set_ylabel("next-token loss (nats)")
         axes.grid(color=colors["grid"], linewidth=0.6)
-        legend(axes, colors, "center right")
+        legend(axes, colors, "lower right")  # clear of both lines and of the curve
         figure.tight_layout()
         return figure
 
