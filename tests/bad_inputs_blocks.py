@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import torch
 from torch import nn
 
 import attnsheet as lib
 
-from .bad_inputs import FLOAT_TENSOR, Target, _np, _poke, _randn
+from .bad_inputs import (
+    FLOAT_TENSOR,
+    HUGE,
+    HUGE_REAL,
+    POSITIVE_INT,
+    Target,
+    _largest,
+    _np,
+    _poke,
+    _randn,
+)
 
 # --- roles of this module's own: name -> [(label, corrupt(value, draw)), ...] -----------------
 
@@ -44,6 +56,7 @@ ROLES: dict = {
         ("NaN", lambda v, draw: float("nan")),
         ("inf", lambda v, draw: float("inf")),
         ("-inf", lambda v, draw: float("-inf")),
+        (HUGE_REAL, lambda v, draw: sys.float_info.max),
         ("a string", lambda v, draw: "1"),
         ("a bool", lambda v, draw: True),
         ("None", lambda v, draw: None),
@@ -59,7 +72,10 @@ ROLES: dict = {
         ("+inf", lambda v, draw: _poke(v, draw, float("inf"))),
         ("-inf", lambda v, draw: _poke(v, draw, float("-inf"))),
         ("one too few", lambda v, draw: v[:-1]),
+        (HUGE, lambda v, draw: _largest(v)),
     ],
+    # A size that must also be even (rotary_angles' d: the features rotate in pairs).
+    "blocks/even int": [*POSITIVE_INT, ("odd", lambda v, draw: v + 1)],
     "blocks/device": [
         ("a misspelt name", lambda v, draw: "cpux"),
         ("a float", lambda v, draw: 0.5),
@@ -79,6 +95,7 @@ ROLES: dict = {
         ("empty", lambda v, draw: v[..., :0]),
         ("0-d", lambda v, draw: v.reshape(-1)[0]),
         ("3-D", lambda v, draw: v.reshape(1, 1, -1)),
+        ("on another device", lambda v, draw: v.to("meta")),
     ],
     # CharVocab.decode: a 1-D tensor or a sequence of ints.
     "blocks/id sequence": [
@@ -128,6 +145,10 @@ ROLES: dict = {
         ("another head layout",
          lambda v, draw: lib.KVCache(v.keys.reshape(4, -1, 2), v.values.reshape(4, -1, 2))),
         ("a batch dim", lambda v, draw: lib.KVCache(v.keys[None], v.values[None])),
+        # As a cache made on a GPU would be; the meta device holds no values for the
+        # constructor to check, so it is built the way the block builds its own.
+        ("on another device",
+         lambda v, draw: lib.KVCache._trusted(v.keys.to("meta"), v.values.to("meta"))),
     ],
     # TinyLM.forward_cached's caches: one KVCache per block.
     "blocks/kv caches": [
@@ -140,6 +161,9 @@ ROLES: dict = {
         ("different lengths", lambda v, draw: [*v[:-1], _shorter(v[-1])]),
         ("another dtype",
          lambda v, draw: [lib.KVCache(c.keys.double(), c.values.double()) for c in v]),
+        ("on another device",
+         lambda v, draw: [lib.KVCache._trusted(c.keys.to("meta"), c.values.to("meta"))
+                          for c in v]),
     ],
     "blocks/generator": [
         ("an int seed", lambda v, draw: 0),
@@ -194,7 +218,9 @@ def _ids(*shape, seed=0):
 def _elman(make):
     def valid():
         weights = lib.init_elman_np(3, 4, seed=1)
-        arrays = {"x": _np(5, 3, seed=2), **weights, "h0": _np(4, seed=3)}
+        # x spread wide (3 N(0, 1)): with w_xh at the dtype's limit, a row of x holding
+        # entries above 1 of both signs then makes +inf - inf = NaN in numpy as in torch.
+        arrays = {"x": 3 * _np(5, 3, seed=2), **weights, "h0": _np(4, seed=3)}
         return {name: make(array) for name, array in arrays.items()}
     return valid
 
@@ -238,11 +264,12 @@ TARGETS: list[Target] = [
             "recurrent_scale": "blocks/real"}),
     # rotary.py
     Target("rotary_angles", lambda **a: lib.rotary_angles(**a),
-           lambda: {"n": 5, "d": 8, "base": 100.0, "dtype": torch.float64},
-           {"n": "positive int", "d": "positive int", "base": "positive real",
+           # d = 64: a tiny base then overflows the frequencies base**(-2i/d) themselves.
+           lambda: {"n": 5, "d": 64, "base": 100.0, "dtype": torch.float64},
+           {"n": "positive int", "d": "blocks/even int", "base": "positive real",
             "dtype": "float dtype"}),
     Target("apply_rotary", lambda **a: lib.apply_rotary(**a),
-           lambda: {"x": _randn(2, 5, 8), "positions": torch.arange(5.0, dtype=torch.float64),
+           lambda: {"x": _randn(2, 5, 64), "positions": torch.arange(5.0, dtype=torch.float64),
                     "base": 100.0},
            {"x": "lone tensor", "positions": "blocks/positions", "base": "positive real"}),
     # transformer.py

@@ -23,7 +23,6 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from attnsheet.attention import attention_torch
 from attnsheet.forgetting import (
     attention_jacobian_norms,
     attention_sensitivity,
@@ -151,6 +150,8 @@ TOKEN_IDS = ID_TENSOR + [
     ("an id past the vocabulary", lambda v, draw: _poke(v, draw, 10**6)),
     ("no tokens", lambda v, draw: v[..., :0]),
 ]
+# Ids of several sequences, (b, n): one row alone is no such batch.
+TOKEN_ID_ROWS = TOKEN_IDS + [("flattened", lambda v, draw: v.reshape(-1))]
 TEXT = [
     ("an empty string", lambda v, draw: ""),
     ("whitespace", lambda v, draw: " \n\t"),
@@ -203,8 +204,9 @@ MODEL_NAMES = [
 
 _ROLES: dict = {
     "token ids": TOKEN_IDS,
+    "token id rows": TOKEN_ID_ROWS,
     "id tensor": ID_TENSOR,
-    "recall sequences": TOKEN_IDS + [
+    "recall sequences": TOKEN_ID_ROWS + [
         ("no item", lambda v, draw: _without_item(v, draw)),
         ("a second item", lambda v, draw: _set(v, draw, -2, 0)),  # k >= 1: a distractor there
         ("no query token", lambda v, draw: _set(v, draw, -1, RECALL.items)),
@@ -337,6 +339,7 @@ _ROLES: dict = {
         ("an integer table", lambda v, draw: WordVectors(v.index, v.table.long())),
         ("a numpy table", lambda v, draw: WordVectors(v.index, v.table.numpy())),
         ("a 1-D table", lambda v, draw: WordVectors(v.index, v.table[0])),
+        ("empty", lambda v, draw: WordVectors(v.index, v.table[:, :0])),  # no features
         ("an index that skips a row",
          lambda v, draw: WordVectors({w: i + 1 for w, i in v.index.items()}, v.table)),
     ],
@@ -424,6 +427,9 @@ _ROLES: dict = {
         ("one returning the wrong shape", lambda v, draw: lambda inp: v(inp)[0]),
         ("one ignoring its input", lambda v, draw: lambda inp: torch.zeros_like(inp)),
         ("one returning NaN", lambda v, draw: lambda inp: v(inp) * NAN),
+        # Finite output, but a slope of 1e310 at x: its derivative overflows.
+        ("one with an overflowing derivative",
+         lambda v, draw: lambda inp: torch.sin(inp * 1e300) * 1e10),
     ],
     "finite real": [
         ("NaN", lambda v, draw: NAN),
@@ -658,8 +664,10 @@ def _rnn_weights() -> dict:
 
 
 def _attention_forward(seed: int = 2):
+    """Self-attention written out in plain torch: unlike the library's, it checks nothing, so
+    a NaN or an overflow reaches attention_jacobian_norms' own checks."""
     w = torch.randn(3, 3, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
-    return lambda inp: attention_torch(inp @ w, inp, inp)
+    return lambda inp: torch.softmax(inp @ w @ inp.transpose(-1, -2) / 3**0.5, dim=-1) @ inp
 
 
 def _graph_output() -> torch.Tensor:
@@ -685,7 +693,10 @@ TARGETS: list[Target] = [
            _encoder_valid,
            {"config": "bert config", "weights": "bert weights", **_BERT_WEIGHT_ROLES}),
     Target("BertEncoder.forward", lambda module, ids: module.encoder(ids), _forward_valid,
-           {"ids": "token ids", **_BERT_WEIGHT_ROLES}),
+           {"ids": "token ids", **_BERT_WEIGHT_ROLES},
+           # The embeddings' sum, or its layer norm's scale, at the limit overflows right there.
+           overflows_at={f"weight:{name}": "after the embeddings" for name in BERT_WEIGHT_NAMES
+                         if name.startswith("embeddings.") and name != "embeddings.LayerNorm.bias"}),
     Target("MiniLM", lambda **a: MiniLM(**a), _minilm_parts,
            {"tokenizer": "tokenizer", "encoder": "encoder", "model_dir": "model dir",
             "sha256": "sha256"}),
@@ -726,7 +737,7 @@ TARGETS: list[Target] = [
            {"vectors": "word vector table", "max_len": _POSITIVE}),
     Target("ReferentModel.forward", lambda module, ids, real: module(ids, real),
            _referent_forward_valid,
-           {"ids": "token ids", "real": "real mask", **_REFERENT_WEIGHT_ROLES}),
+           {"ids": "token id rows", "real": "real mask", **_REFERENT_WEIGHT_ROLES}),
     Target("ReferentResult.weights", lambda result, sentence: result.weights(sentence),
            _referent_result_valid, {"sentence": "sentence"}),
     Target("accuracy", lambda **a: accuracy(**a), _accuracy_valid,
@@ -771,7 +782,7 @@ TARGETS: list[Target] = [
            lambda: {"config": RECALL}, {"config": "recall config"}),
     *[Target(f"{name} forward", lambda module, sequences: module(sequences),
              _recall_forward_valid(name),
-             {"sequences": "token ids", **_recall_weight_roles(name)})
+             {"sequences": "token id rows", **_recall_weight_roles(name)})
       for name in ("elman", "lstm", "attention")],
     Target("train", lambda **a: train(**a),
            lambda: {"model": _model("elman", RECALL, 0), "config": RECALL, "seed": 0,
@@ -796,7 +807,8 @@ TARGETS: list[Target] = [
     # forgetting.py
     Target("attention_jacobian_norms", lambda **a: attention_jacobian_norms(**a),
            lambda: {"forward": _attention_forward(), "x": _randn(5, 3, seed=1)},
-           {"forward": "function", "x": "float tensor"}),
+           # x is the only tensor argument: any dtype or device is forward's business.
+           {"forward": "function", "x": "lone tensor"}),
     Target("rnn_jacobian_norms", lambda **a: rnn_jacobian_norms(**a),
            lambda: {"x": _randn(5, 3, seed=1), **_rnn_weights()},
            {"x": "float tensor", "w_xh": "float tensor", "w_hh": "float tensor",

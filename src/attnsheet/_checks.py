@@ -246,6 +246,23 @@ def require_finite(name: str, array, hint: str = "") -> None:
     raise ValueError(f"{message}; {hint}" if hint else message)
 
 
+def require_finite_stages(stages) -> None:
+    """The last of `stages` [(name, array, hint), ...], the stages of one computation in
+    order, is finite; if not, the error names the first stage that was not. One pass over
+    the last when all is well (NaN and inf propagate to it)."""
+    if math.isfinite(largest_magnitude(stages[-1][1])):
+        return
+    for name, array, hint in stages:
+        require_finite(name, array, hint)
+
+
+def require_no_overflow(name: str, array) -> None:
+    """`require_finite` for an intermediate result computed from already-checked, finite
+    inputs and weights: a NaN or an inf there can only be an overflow, and the message says so."""
+    require_finite(name, array, "the inputs and weights are finite, so this overflowed: "
+                   "some are far too large for the dtype")
+
+
 def largest_magnitude(array) -> float:
     """max |x| over the array in one pass; NaN or inf when an entry is not finite (min and
     max propagate NaN in torch and numpy alike). 0 for an empty array."""

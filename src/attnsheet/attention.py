@@ -66,6 +66,8 @@ def softmax_np(scores, axis: int = -1) -> np.ndarray:
     NaN, +inf, or a slice that is entirely -inf raises ValueError.
     """
     scores = as_float_array("scores", scores)
+    # Before the axis check: a 0-d or empty table is named as such, not as an axis out of
+    # range or a row of -inf.
     require_min_ndim("scores", scores, 1, "(..., n)")
     require_nonempty("scores", scores, "(..., n)")
     if not -scores.ndim <= axis < scores.ndim:
@@ -206,6 +208,14 @@ def _check_multi_head_inputs(x, projections: dict, n_heads, mask) -> None:
         require_mask("mask", mask, n, n, batch_shape=())
 
 
+def _projected(x, w, name: str):
+    """x @ w (n, d_model), checked in O(n d_model): an overflow here is named by its
+    projection, not reported later as attention's "scores" or "output"."""
+    projected = x @ w
+    require_finite(f"x @ {name}", projected, _OVERFLOW_HINT)
+    return projected
+
+
 def multi_head_attention_np(x, w_q, w_k, w_v, w_o, n_heads: int, mask=None,
                             return_weights: bool = False):
     """Multi-head self-attention, numpy.
@@ -231,13 +241,15 @@ def multi_head_attention_np(x, w_q, w_k, w_v, w_o, n_heads: int, mask=None,
         # Head h owns columns h*d_head:(h+1)*d_head, the same split torch uses.
         return projected.reshape(n, n_heads, d_head).transpose(1, 0, 2)
 
-    q_heads = split_heads(x @ w_q)  # (n_heads, n, d_head)
-    k_heads = split_heads(x @ w_k)  # (n_heads, n, d_head)
-    v_heads = split_heads(x @ w_v)  # (n_heads, n, d_head)
+    with np.errstate(over="ignore", invalid="ignore"):  # reported by _projected, by name
+        q_heads, k_heads, v_heads = (split_heads(_projected(x, w, name))  # (n_heads, n, d_head)
+                                     for name, w in (("w_q", w_q), ("w_k", w_k), ("w_v", w_v)))
     # The heads are just a batch dim to single-head attention; the (n, n) mask spans them.
     out_heads, weights = _attend_np(q_heads, k_heads, v_heads, mask)  # (n_heads, n, d_head)
     concat = out_heads.transpose(1, 0, 2).reshape(n, d_model)  # (n, d_model), heads side by side
-    out = concat @ w_o  # (n, d_model)
+    with np.errstate(over="ignore", invalid="ignore"):  # reported just below
+        out = concat @ w_o  # (n, d_model)
+    require_finite("output (heads @ w_o)", out, _OVERFLOW_HINT)  # O(n d_model)
     return (out, weights) if return_weights else out
 
 
@@ -259,10 +271,10 @@ def multi_head_attention_torch(x, w_q, w_k, w_v, w_o, n_heads: int, mask=None,
     def split_heads(projected):  # (n, d_model) -> (n_heads, n, d_head)
         return projected.reshape(n, n_heads, d_head).transpose(0, 1)
 
-    q_heads = split_heads(x @ w_q)  # (n_heads, n, d_head)
-    k_heads = split_heads(x @ w_k)  # (n_heads, n, d_head)
-    v_heads = split_heads(x @ w_v)  # (n_heads, n, d_head)
+    q_heads, k_heads, v_heads = (split_heads(_projected(x, w, name))  # (n_heads, n, d_head)
+                                 for name, w in (("w_q", w_q), ("w_k", w_k), ("w_v", w_v)))
     out_heads, weights = _attend_torch(q_heads, k_heads, v_heads, mask)  # (n_heads, n, d_head)
     concat = out_heads.transpose(0, 1).reshape(n, d_model)  # (n, d_model), heads side by side
     out = concat @ w_o  # (n, d_model)
+    require_finite("output (heads @ w_o)", out, _OVERFLOW_HINT)  # O(n d_model)
     return (out, weights) if return_weights else out

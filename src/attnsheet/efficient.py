@@ -81,7 +81,7 @@ def chunked_attention_torch(q, k, v, mask=None, *, chunk_size: int = 512,
     blend = (_online_softmax_traced if differentiable else _online_softmax_in_place)(
         q, k, v_ones, tiles)  # (B, n_q, d_v + 1)
     out = blend[..., :d_v] / blend[..., d_v:]  # every row saw a key, so its sum is >= 1
-    require_finite("output", out, _OVERFLOW_HINT)
+    require_finite("output (weights @ v)", out, _OVERFLOW_HINT)
     return out.reshape(*batch, n_q, d_v)
 
 
@@ -219,5 +219,5 @@ def sliding_window_attention_torch(q, k, v, *, window: int, causal: bool = False
     weights = torch.softmax(scores, dim=-1)  # (..., b, block, span)
     out = weights @ v_windows.mT  # (..., b, block, d_v)
     out = out.flatten(-3, -2)[..., :n, :]  # (..., n, d_v), padding rows dropped
-    require_finite("output", out, _OVERFLOW_HINT)
+    require_finite("output (weights @ v)", out, _OVERFLOW_HINT)
     return out

@@ -20,7 +20,6 @@ from ._checks import (
     require_ndim,
     require_nonempty,
     require_positive_int,
-    require_real,
     require_seed,
 )
 from .attention import attention_torch
@@ -58,7 +57,7 @@ def attention_jacobian_norms(forward, x: torch.Tensor) -> torch.Tensor:
                          f"{(d_in, n, d_in)} it returned {tuple(out.shape)}")
     if not out.requires_grad:
         raise ValueError("forward's output does not depend on its input (no autograd graph)")
-    require_finite("forward's output", out.detach())
+    require_finite("forward(x)", out.detach())
     probe = torch.zeros_like(out, requires_grad=True)
     (pullback,) = torch.autograd.grad(out, copies, probe, create_graph=True)  # Jᵀ probe
     nudges = torch.zeros_like(copies)
@@ -105,7 +104,7 @@ def rnn_sensitivity(n: int, d: int, recurrent_scale: float, seed: int = 0,
     random input sequences x ~ N(0, 1), shape (n, d).
     """
     _check_sizes(n, d, seed, n_sequences)
-    require_real("recurrent_scale", recurrent_scale)  # 0 and negative scales are fine
+    # recurrent_scale: init_elman_np refuses anything but a finite real (0 and < 0 are fine).
     weights = {name: torch.from_numpy(w) for name, w in
                init_elman_np(d, d, seed=seed, recurrent_scale=recurrent_scale).items()}
     generator = torch.Generator().manual_seed(seed + 1)

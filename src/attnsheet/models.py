@@ -255,6 +255,8 @@ class BertEncoder:
         q = split_heads(self._linear(x, f"{prefix}.attention.self.query"))
         k = split_heads(self._linear(x, f"{prefix}.attention.self.key"))
         v = split_heads(self._linear(x, f"{prefix}.attention.self.value"))
+        for name, projected in (("query", q), ("key", k), ("value", v)):  # O(n d) each
+            require_finite(f"{prefix}.attention.self.{name}(x)", projected, _OVERFLOW_HINT)
         # The library's own attention: softmax(q k^T / sqrt(d_head)) v, every head at once.
         # (n_heads, n, d_head) and (n_heads, n, n)
         blended, weights = attention_torch(q, k, v, return_weights=True)

@@ -31,6 +31,7 @@ from ._checks import (
     require_flag,
     require_int,
     require_ndim,
+    require_no_overflow,
     require_nonempty,
     require_positive_int,
     require_real,
@@ -265,12 +266,22 @@ class ReferentModel(torch.nn.Module):
         b, n = ids.shape  # sentences, words
         x = self.word_table[ids] + self.positions[:n]  # (b, n, d)
         mask = real[:, None, :].expand(b, n, n)  # any word may attend to any real word
-        mixed, weights_1 = attention_torch(self.w_q1(x), self.w_k1(x), self.w_v1(x), mask,
+        mixed, weights_1 = attention_torch(*self._projected(x, "w_q1", "w_k1", "w_v1"), mask,
                                            return_weights=True)
-        h = x + mixed  # (b, n, d): each word plus what it gathered
+        h = x + mixed  # (b, n, d): each word plus what it gathered (layer 2's projections
+        # of h are checked, and would report an overflow here)
         # Only layer 2's weights are used (its values, h itself, are not).
-        _, weights_2 = attention_torch(self.w_q2(h), self.w_k2(h), h, mask, return_weights=True)
+        _, weights_2 = attention_torch(*self._projected(h, "w_q2", "w_k2"), h, mask,
+                                       return_weights=True)
         return weights_1, weights_2
+
+    def _projected(self, x: torch.Tensor, *names: str) -> list[torch.Tensor]:
+        """x (b, n, d) through each named projection, each (b, n, d), checked for overflow:
+        O(b n d), and the message names the projection rather than attention's q, k or v."""
+        projected = [getattr(self, name)(x) for name in names]
+        for name, result in zip(names, projected):
+            require_no_overflow(f"{name}(x)", result)
+        return projected
 
     def _check_inputs(self, ids, real) -> None:
         require_token_ids("ids", ids, self.word_table.shape[0])
@@ -407,8 +418,8 @@ def train_referent_model(seed: int = 0, d: int = 32, steps: int = 150, batch_siz
     for name, value in {"d": d, "steps": steps, "batch_size": batch_size,
                         "n_test": n_test}.items():
         require_positive_int(name, value)
-    require_flag("kind_features", kind_features)
-    require_real("lr", lr, positive=True)
+    # kind_features and lr are checked where they are used, by word_vectors (before any work)
+    # and by adam_step (at the first step).
     with single_thread():
         torch.manual_seed(seed)
         rng = np.random.default_rng(seed)

@@ -120,14 +120,12 @@ def measure_forwards(lengths, d: int, thread_counts, *, seed: int = 0, rounds: i
     chain is counted on the Python loop, which computes the same recurrence.
     """
     lengths = require_positive_ints("lengths", lengths)
-    require_positive_int("d", d)
     thread_counts = require_positive_ints("thread_counts", thread_counts)
-    require_seed("seed", seed)
     require_positive_int("rounds", rounds)
     require_positive_int("slow_rounds", slow_rounds)
     require_real("slow_s", slow_s, positive=True)
     require_real("sample_s", sample_s, positive=True)
-    forwards = make_forwards(d, seed)
+    forwards = make_forwards(d, seed)  # checks d and seed
     generator = torch.Generator().manual_seed(seed + 1)
     inputs = {n: torch.randn(n, d, generator=generator) for n in lengths}  # (n, d) each
     chains = {}
@@ -148,7 +146,8 @@ def measure_forwards(lengths, d: int, thread_counts, *, seed: int = 0, rounds: i
                         if once < 10 * sample_s:  # fast: a second call sizes samples better
                             once = median_seconds(lambda: forward(x), 1, warmup=0)
                         key = (name, n, threads)
-                        calls[key] = max(1, min(100, int(sample_s / max(once, 1e-9))))
+                        # min before int: sample_s = 1e308 gives an inf ratio.
+                        calls[key] = max(1, int(min(100.0, sample_s / max(once, 1e-9))))
                         # A slow call gets min(slow_rounds, rounds): "rounds" reports what ran.
                         wanted[key] = min(slow_rounds, rounds) if once > slow_s else rounds
                         samples[key] = []

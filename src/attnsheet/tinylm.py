@@ -78,13 +78,18 @@ class CharVocab:
 
 
 def _check_ids(name: str, ids, vocab_size: int, max_ndim: int = 2,
-               max_len: int | None = None) -> None:
-    """Token ids: an integer tensor (n,) or (batch, n), non-empty, each in 0..vocab_size-1,
-    at most max_len long."""
+               max_len: int | None = None, device: torch.device | None = None) -> None:
+    """Token ids: an integer tensor (n,) or (batch, n), on `device` if given, non-empty, each
+    in 0..vocab_size-1, at most max_len long."""
     if not isinstance(ids, torch.Tensor):
         raise ValueError(f"{name} must be a torch.Tensor of token ids: got {type(ids).__name__}")
     if ids.dtype == torch.bool or ids.is_floating_point() or ids.is_complex():
         raise ValueError(f"{name} must hold integer token ids: got dtype {ids.dtype}")
+    # Before the values are read: reading them from another device fails, or costs a copy.
+    if device is not None and ids.device != device:
+        raise ValueError(f"{name} must be on the model's device {device}: got {ids.device}")
+    if ids.is_meta:  # where any device will do (train moves its windows to the model)
+        raise ValueError(f"{name} is on the meta device, which holds no ids to read")
     layout = "(n,)" if max_ndim == 1 else "(n,) or (batch, n)"
     if not 1 <= ids.ndim <= max_ndim:
         raise ValueError(f"{name} must have layout {layout}: got {name}.shape={tuple(ids.shape)}")
@@ -133,8 +138,7 @@ class TinyLM(nn.Module):
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
         """ids (n,) or (batch, n) -> logits (..., n, vocab_size), all positions in one call;
         row i scores the character after position i, seeing only positions 0..i."""
-        _check_ids("ids", ids, self.vocab_size, max_len=self.max_len)
-        self._check_device("ids", ids)
+        _check_ids("ids", ids, self.vocab_size, max_len=self.max_len, device=self._device)
         # Every weight once, O(parameters): the blocks then skip their own check.
         require_finite_weights("TinyLM", self)
         return self._logits(ids)
@@ -144,8 +148,7 @@ class TinyLM(nn.Module):
         positions whose keys and values `caches` (one KVCache per block, None at the start)
         hold. Returns (logits (..., n_new, vocab_size), caches grown by n_new); the logits
         equal the last n_new rows of `forward` on the whole sequence."""
-        _check_ids("ids_new", ids_new, self.vocab_size)
-        self._check_device("ids_new", ids_new)
+        _check_ids("ids_new", ids_new, self.vocab_size, device=self._device)
         # What the blocks will see: the caches are checked against its shape, dtype, device.
         x_like = torch.empty(*ids_new.shape, self.d_model, dtype=self.head.weight.dtype,
                              device=ids_new.device)
@@ -172,8 +175,7 @@ class TinyLM(nn.Module):
         text). Returns ids (..., n_prompt + n_new), and with return_logits also the logits
         each new character was chosen from, (..., n_new, vocab_size).
         """
-        _check_ids("prompt_ids", prompt_ids, self.vocab_size)
-        self._check_device("prompt_ids", prompt_ids)
+        _check_ids("prompt_ids", prompt_ids, self.vocab_size, device=self._device)
         require_positive_int("n_new", n_new)
         for name, flag in (("use_cache", use_cache), ("greedy", greedy),
                            ("return_logits", return_logits)):
@@ -192,7 +194,7 @@ class TinyLM(nn.Module):
             raise ValueError(
                 f"generator must be a torch.Generator or None: got {type(generator).__name__}"
             )
-        device = self.head.weight.device
+        device = self._device
         if not greedy and generator.device != device:  # torch.multinomial needs them equal
             raise ValueError(
                 f"generator must be on the model's device {device}: got {generator.device}"
@@ -209,7 +211,8 @@ class TinyLM(nn.Module):
             scaled = logits / temperature  # (..., vocab_size)
             # A tiny temperature turns large logits into inf, and softmax(inf) into NaN.
             require_finite("logits / temperature", scaled,
-                           f"temperature={temperature!r} is too small for {logits.dtype}")
+                           f"the logits are too large to divide by temperature={temperature!r} "
+                           f"in {logits.dtype}")
             probs = torch.softmax(scaled, dim=-1).reshape(-1, self.vocab_size)
             return torch.multinomial(probs, 1, generator=generator).reshape(*logits.shape[:-1], 1)
 
@@ -252,10 +255,9 @@ class TinyLM(nn.Module):
                        "block's output or the head's weights are too large for their dtype")
         return logits
 
-    def _check_device(self, name: str, ids: torch.Tensor) -> None:
-        device = self.head.weight.device
-        if ids.device != device:
-            raise ValueError(f"{name} must be on the model's device {device}: got {ids.device}")
+    @property
+    def _device(self) -> torch.device:
+        return self.head.weight.device
 
     def _check_caches(self, caches, x_new: torch.Tensor) -> int:
         """caches: None or one KVCache per block, all of one length, each fitting its block
@@ -327,7 +329,7 @@ def train(model: TinyLM, ids: torch.Tensor, steps: int, batch: int, context: int
         for step in range(steps):
             starts = torch.randint(0, ids.shape[0] - context, (batch,), generator=generator)
             windows = ids[starts[:, None] + offsets]  # (batch, context + 1)
-            windows = windows.to(model.head.weight.device)
+            windows = windows.to(model._device)
             inputs, targets = windows[:, :-1], windows[:, 1:]  # each (batch, context)
             try:
                 logits = model._logits(inputs)  # (batch, context, vocab_size)
@@ -344,11 +346,11 @@ def train(model: TinyLM, ids: torch.Tensor, steps: int, batch: int, context: int
             except RuntimeError as error:  # a step size past float32's range, from lr
                 raise _diverged(step, lr, error) from error
             losses.append(loss.item())
-            # O(parameters), small beside the step itself; names the weight that blew up.
-            try:
-                require_finite_weights("TinyLM", model)
-            except ValueError as error:
-                raise _diverged(step, lr, error) from error
+            # No weight check here: a step that made a weight inf or NaN makes the next
+            # step's logits non-finite, which _logits reports (as divergence, above), and
+            # Adam moves a weight by a few lr at most, so the last step cannot push finite
+            # weights past the dtype's range unless lr is itself near it, which adam.step
+            # refuses with the RuntimeError caught above.
     finally:
         model.eval()
     return losses

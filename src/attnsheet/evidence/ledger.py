@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-import re
 
 from .registry import Registry
 from .spec import FAILS_HERE, HOLDS, NEEDS_HARDWARE, RECORDED, VERDICTS, Claim, Evidence, Verdict

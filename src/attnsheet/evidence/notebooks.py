@@ -16,7 +16,6 @@ so the key can name exactly the code they run.
 
 from __future__ import annotations
 
-import ast
 import base64
 import hashlib
 import re
