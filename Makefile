@@ -9,7 +9,7 @@ export NO_MKDOCS_2_WARNING := 1
 SITEGEN = $(PY) -m properdocs
 SITECONF = -f mkdocs.yml
 
-.PHONY: setup serve build test chromium evidence bench screenshots clean
+.PHONY: setup serve build test chromium evidence bench gpu-evidence screenshots clean
 
 $(STAMP): pyproject.toml Makefile  # a changed install step reinstalls
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -47,6 +47,9 @@ evidence: $(STAMP)  ## only the evidence (cached), without MkDocs
 
 bench: $(STAMP) chromium  ## time budgets and page weights on this machine (a report, not a test)
 	$(PY) scripts/bench.py
+
+gpu-evidence: $(STAMP)  ## on a machine with a CUDA GPU: record R1/R2/C1's forwards into recorded/
+	$(PY) scripts/gpu_evidence.py
 
 screenshots: $(STAMP) chromium  ## light and dark screenshots of the built site
 	$(SITEGEN) build $(SITECONF) --strict

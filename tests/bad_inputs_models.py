@@ -822,7 +822,8 @@ TARGETS: list[Target] = [
            {"n": _POSITIVE, "d": _POSITIVE, "seed": "seed", "n_sequences": _POSITIVE}),
     # speed.py
     Target("make_forwards", _keeping_rng(lambda **a: make_forwards(**a)),
-           lambda: {"d": 4, "seed": 0}, {"d": _POSITIVE, "seed": "seed"}),
+           lambda: {"d": 4, "seed": 0, "device": "cpu"},
+           {"d": _POSITIVE, "seed": "seed", "device": "blocks/device"}),
     Target("critical_path", lambda **a: critical_path(**a), lambda: {"output": _graph_output()},
            {"output": "graph output"}),
     Target("measure_forwards", _keeping_rng(lambda **a: measure_forwards(**a)),

@@ -26,6 +26,7 @@ from attnsheet.evidence.sections.recurrence import (
     FORWARD,
     GRADIENTS,
     RECALL,
+    RECORDED_RUNS,
     WORK_SPAN,
     r1_verdict,
     r2_verdict,
@@ -37,6 +38,7 @@ from attnsheet.evidence.spec import (
     FAILS_HERE,
     HOLDS,
     NEEDS_HARDWARE,
+    RECORDED,
     CriterionFailed,
     Figure,
     MachineLine,
@@ -569,6 +571,40 @@ def test_r1_holds_when_attention_is_faster_and_needs_hardware_when_it_is_not():
     assert verdict.status == NEEDS_HARDWARE
     assert verdict.numbers["attention_fastest_up_to_n"] == 64
     assert verdict.numbers["rnn_chain_per_token"] == 6
+
+
+def _recorded_file(attention_s: float, rnn_s: float) -> dict[str, str]:
+    """One recorded GPU run, as scripts/gpu_evidence.py writes it, at LENGTHS."""
+    rows = [{"forward": name, "n": n, "seconds": seconds}
+            for n in LENGTHS for name, seconds in (("elman-loop", 2 * rnn_s),
+                                                   ("torch-rnn", rnn_s),
+                                                   ("attention", attention_s))]
+    run = {"device": "Some GPU", "driver": "1.0", "torch": "2.x", "cuda": "12", "dirty": False,
+           "date": "2026-01-01T00:00:00+00:00", "commit": "0123456789abcdef",
+           "command": "python scripts/gpu_evidence.py",
+           "r1": {"d": 64, "seed": 0, "lengths": LENGTHS, "repeats": 20, "rows": rows}}
+    return {"recorded/gpu-some-gpu-2026-01-01.json": json.dumps(run)}
+
+
+def test_r1_rests_on_a_recorded_gpu_run_only_when_that_run_shows_attention_faster():
+    slow_here = r1_data(timing_data(SLOW_LONG))
+    faster = {**slow_here, RECORDED_RUNS: experiments.recorded_runs(_recorded_file(1e-4, 1e-3))}
+    verdict = r1_verdict(faster)
+    assert verdict.status == RECORDED and "Some GPU" in verdict.reason
+    slower = {**slow_here, RECORDED_RUNS: experiments.recorded_runs(_recorded_file(1e-3, 1e-3))}
+    assert r1_verdict(slower).status == NEEDS_HARDWARE
+    empty = {**slow_here, RECORDED_RUNS: experiments.recorded_runs({})}
+    assert r1_verdict(empty).status == NEEDS_HARDWARE
+
+
+def test_recorded_runs_are_shown_with_their_provenance_or_their_absence_said():
+    shown = "".join(render.recorded(experiments.recorded_runs(_recorded_file(1e-4, 1e-3))).parts[""])
+    for fact in ("Recorded on Some GPU", "2026-01-01", "driver 1.0", "`0123456",
+                 "python scripts/gpu_evidence.py", "10×"):
+        assert fact in shown
+    assert "no recorded run yet" in render.recorded({"runs": []}).parts[""][0]
+    with pytest.raises(ValueError, match="lacks"):
+        experiments.recorded_runs({"recorded/x.json": json.dumps({"device": "GPU"})})
 
 
 def test_r1_fails_when_the_rnn_time_does_not_grow_with_its_chain():

@@ -19,7 +19,13 @@ from typing import Callable
 
 import torch
 
-from ._checks import require_positive_int, require_positive_ints, require_real, require_seed
+from ._checks import (
+    require_device,
+    require_positive_int,
+    require_positive_ints,
+    require_real,
+    require_seed,
+)
 from .attention import attention_torch
 from .experiments.measure import interleaved_medians, median_seconds, num_threads
 from .rnn import elman_rnn_torch
@@ -30,27 +36,32 @@ FORWARDS = ("elman-loop", "torch-rnn", "attention")
 SLOW_S = 0.02  # calls slower than this get fewer timed rounds (see measure_forwards)
 
 
-def make_forwards(d: int, seed: int = 0) -> dict[str, Callable[[torch.Tensor], torch.Tensor]]:
+def make_forwards(d: int, seed: int = 0,
+                  device=None) -> dict[str, Callable[[torch.Tensor], torch.Tensor]]:
     """The three forwards of width d, seeded, float32: name -> function of x (n, d).
 
     The forwards are what `measure_forwards` times, so they add no checks of their own to
-    the library functions' (torch.nn.RNN has none): give them x (n, d), float32, finite.
+    the library functions' (torch.nn.RNN has none): give them x (n, d), float32, finite, on
+    `device` (None: the CPU; the weights are drawn on the CPU either way, so every device
+    gets the same ones).
     """
     require_positive_int("d", d)
     require_seed("seed", seed)
+    device = require_device("device", device)
     generator = torch.Generator().manual_seed(seed)
 
     def weight():  # (d, d), entries ~ N(0, 1/d): activations keep their scale
-        return torch.randn(d, d, generator=generator) / math.sqrt(d)
+        return (torch.randn(d, d, generator=generator) / math.sqrt(d)).to(device)
 
     w_xh, w_hh, w_q, w_k, w_v = (weight() for _ in range(5))
-    b_h = torch.zeros(d)
+    b_h = torch.zeros(d, device=device)
     rnn = torch.nn.RNN(d, d, nonlinearity="tanh")
     with torch.no_grad():  # the same weights as the loop, so both compute the same states
         rnn.weight_ih_l0.copy_(w_xh.T)
         rnn.weight_hh_l0.copy_(w_hh.T)
         rnn.bias_ih_l0.zero_()
         rnn.bias_hh_l0.zero_()
+    rnn.to(device)
 
     def elman_loop(x):
         return elman_rnn_torch(x, w_xh, w_hh, b_h)  # (n, d)

@@ -37,7 +37,8 @@ LLAMA3_8B = {"name": "Llama 3 8B", "layers": 32, "heads": 32, "kv_heads": 8, "he
              "d_model": 4096, "d_ff": 14336, "trained_context": 8192}
 # The accelerator the compute is priced on: an A100's peak dense matrix-multiply rate in
 # fp16/bf16 (312 TFLOP/s, as Dao, 2023, states it) and its larger memory.
-A100 = {"name": "NVIDIA A100 80 GB", "peak_flops": 312e12, "memory_bytes": 80e9}
+# Its memory: 80 GiB (81,920 MiB), though the product is sold as "80GB".
+A100 = {"name": "NVIDIA A100 80GB", "peak_flops": 312e12, "memory_bytes": 80 * 2**30}
 
 METHODS = ("plain", "chunked", "sliding window", "SDPA")
 
@@ -226,6 +227,8 @@ def context_rows(models: list[dict], device: dict, lengths: list[int]) -> list[d
             table = model["heads"] * table_bytes(n, BYTES_FP16)
             row["models"][model["name"]] = {
                 "flops": flops, "flops_per_token": flops / n, "quadratic_share": quadratic / flops,
+                # A causal model's kernels skip the masked half of the table.
+                "quadratic_share_causal": (quadratic / 2) / (flops - quadratic / 2),
                 "seconds_at_peak": flops / device["peak_flops"],
                 "kv_cache_bytes": kv_cache_bytes(model, n),
                 "layer_table_bytes": table,

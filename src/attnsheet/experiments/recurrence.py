@@ -115,3 +115,24 @@ def epoch_times(**config) -> dict:
     return {"config": parsed.to_dict(), "threads": threads, "cpu_count": os.cpu_count(),
             "load_average": [load_before, os.getloadavg()[0]],
             "seconds_per_epoch": seconds, "machine": measure.machine(threads)}
+
+
+# --- R1 on a GPU: runs recorded elsewhere -------------------------------------------------------
+
+_RECORD_FIELDS = ("device", "driver", "torch", "cuda", "date", "commit", "command", "r1")
+
+
+def recorded_runs(files: dict[str, str]) -> dict:
+    """The GPU runs `scripts/gpu_evidence.py` recorded into `recorded/` (path -> JSON text),
+    oldest first, each with the file it came from. Not measured here: read, and checked to
+    hold what the pages quote."""
+    import json
+
+    runs = []
+    for path, text in sorted(files.items()):
+        run = json.loads(text)
+        missing = [name for name in _RECORD_FIELDS if name not in run]
+        if missing:
+            raise ValueError(f"{path} is not a recorded run: it lacks {', '.join(missing)}")
+        runs.append({**run, "file": path})
+    return {"runs": sorted(runs, key=lambda run: run["date"])}

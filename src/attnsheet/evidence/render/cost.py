@@ -158,8 +158,9 @@ def time_sweep(data: dict) -> Rendered:
     # The heading says what the data shows: the count's 4x, and the time's own factors here
     # (one doubling may cost far more, when the table stops fitting a cache).
     steps = [r for _, _, r in fit_steps] or ratios
+    since = f" from n = {fit_from:,}" if fit_steps else ""
     heading = (f"## The work: four times per doubling; the time, {min(steps):.1f}× to "
-               f"{max(steps):.1f}× here {{#the-work}}\n")
+               f"{max(steps):.1f}× per doubling{since} here {{#the-work}}\n")
     return Rendered(parts={"": [heading, Figure(draw, alt, caption), MachineLine(data["machine"])],
                            "table": [details]})
 
@@ -234,7 +235,8 @@ def context_labels(row: dict, names: tuple[str, str]) -> dict[str, str]:
     return {
         "n": f"{row['n']:,}",
         "flops": format_flops(gqa["flops"]),
-        "quadratic_share": f"{gqa['quadratic_share']:.0%}",
+        "quadratic_share": (f"{gqa['quadratic_share']:.0%} "
+                            f"({gqa['quadratic_share_causal']:.0%})"),
         "seconds": duration(gqa["seconds_at_peak"]),
         "kv_mha": format_bytes(mha["kv_cache_bytes"]),
         "kv_gqa": format_bytes(gqa["kv_cache_bytes"]),
@@ -242,7 +244,7 @@ def context_labels(row: dict, names: tuple[str, str]) -> dict[str, str]:
     }
 
 
-_CONTEXT_HEADER = ("n", "FLOPs, one pass", "from n²", "at A100 peak", "KV cache, {mha}",
+_CONTEXT_HEADER = ("n", "FLOPs, one pass", "from n² (causal)", "at A100 peak", "KV cache, {mha}",
                    "KV cache, {gqa}", "one layer's score tables")
 _CONTEXT_FIELDS = ("n", "flops", "quadratic_share", "seconds", "kv_mha", "kv_gqa", "table")
 
@@ -265,7 +267,9 @@ def context_table(data: dict, *, src: str) -> Rendered:
         f"{gqa['kv_heads']} key/value heads shared by {gqa['heads']} query heads, "
         f"{ratio[1]} per pair, trained on {gqa['trained_context']:,}). *FLOPs*: one forward pass "
         f"of {gqa['name']} over n tokens, every layer: projections, scores and blend "
-        f"<code>4n²d</code>, feed-forward; *from n²*: the share of the scores and blend. "
+        f"<code>4n²d</code>, feed-forward, counting the whole n × n table; *from n²*: the "
+        f"share of the scores and blend, and in brackets the share when the half of the table "
+        f"that a causal mask hides is skipped, as causal kernels do. "
         f"*At A100 peak*: those FLOPs at {device['peak_flops'] / 1e12:.0f} TFLOP/s, a lower "
         f"bound no real run reaches. *KV cache*: keys and values of n tokens in fp16, kept for "
         f"generation. *Score tables*: one layer's n × n tables, all heads, fp16, if held whole "
@@ -296,7 +300,8 @@ def slider_html(data: dict, rows: list[dict], start: int, src: str) -> str:
         f'value="{start}" aria-valuetext="{labels["n"]} tokens">\n'
         '<ul aria-live="polite">\n'
         f'<li>Compute, one pass of {gqa["name"]}: {field("flops")}, {field("quadratic_share")} '
-        f'of it from the n² part; {field("seconds")} at an A100\u2019s peak rate</li>\n'
+        f'of it from the n² part (in brackets: skipping the causal mask\u2019s half); '
+        f'{field("seconds")} at an A100\u2019s peak rate</li>\n'
         f'<li>Key/value cache: {field("kv_mha")} for {mha["name"]} (a pair per head), '
         f'{field("kv_gqa")} for {gqa["name"]} (shared pairs)</li>\n'
         f'<li>One layer\u2019s score tables, if held whole: {field("table")} '

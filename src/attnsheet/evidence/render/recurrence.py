@@ -193,9 +193,12 @@ def forward_time(data: dict, *, experiment: str) -> Rendered:
     steps_text = (
         f"Over the longer half of the range the RNNs' times grow like "
         f"n<sup>{slopes['torch-rnn']:.1f}</sup> (torch.nn.RNN) and "
-        f"n<sup>{slopes['elman-loop']:.1f}</sup> (Python loop): a fixed cost for each step of "
-        f"the chain, {per_step['torch-rnn'] * 1e6:.0f} µs and "
-        f"{per_step['elman-loop'] * 1e6:.0f} µs per step at n = {n1}. Attention's grows like "
+        f"n<sup>{slopes['elman-loop']:.1f}</sup> (Python loop): a fixed cost for each token "
+        f"they pass along, {per_step['torch-rnn'] * 1e6:.1f} µs and "
+        f"{per_step['elman-loop'] * 1e6:.1f} µs per token at n = {n1} "
+        f"({per_step['torch-rnn'] / per_token * 1e6:.2g} µs and "
+        f"{per_step['elman-loop'] / per_token * 1e6:.2g} µs per operation of the chain, "
+        f"{per_token:.0f} per token). Attention's grows like "
         f"n<sup>{slopes['attention']:.1f}</sup>: that is not waiting but work, its n × n score "
         f"table (the subject of <a href=\"../cost/\">The catch: not free</a>), and work can be "
         f"shared out (next figure)."
@@ -319,8 +322,9 @@ def work_span(data: dict) -> Rendered:
         f"**Why the hardware decides.** Attention does far more arithmetic than the RNN "
         f"(at n = {longest:,}: {format_flops(at['attention']['work'])} against "
         f"{format_flops(at['torch-rnn']['work'])}), but in a chain of "
-        f"{at['attention']['span']} dependent operations instead of "
-        f"{at['torch-rnn']['span']:,}. A computation of work W and span S (its longest chain) "
+        f"{at['attention']['span']} dependent kernel calls instead of "
+        f"{at['torch-rnn']['span']:,} (inside a call, a sum over n can itself be split, to a "
+        f"depth of about log n). A computation of work W and span S (its longest chain) "
         f"takes at least max(W / (P r), S ℓ) on P units of rate r whose dependent operations "
         f"take ℓ each, and a good schedule comes within the sum of the two "
         f"[(Brent, 1974)](references.md#brent-1974). Here r = "
@@ -394,8 +398,8 @@ def threads(data: dict, *, experiment: str) -> Rendered:
                   f"The machine was not especially busy (load average {load:.1f} on {cores} "
                   f"cores), so on this hardware that is what {most} threads bring.")
                + " The RNN's chain could not be split in any case.")
-            + (f" At n = {n1} the Python-loop RNN ran slower with {most} threads than with 1 "
-               f"({last['elman-loop']:.2f}×)." if last["elman-loop"] < 1 else "")
+            + (f" At n = {n1} the Python-loop RNN ran slightly slower with {most} threads than "
+               f"with 1 ({last['elman-loop']:.3f}×)." if last["elman-loop"] < 1 else "")
         )
     alt = (
         f"Speedup from 1 to {most} threads against n, from {lengths[0]} to {n1}: at n = {n1}, "
@@ -534,8 +538,9 @@ def recall(data: dict, *, experiment: str) -> Rendered:
         f"{_reach_text(reaches['attention'], k_max)}. At k = {k_max}: Elman "
         f"{quote('elman', k_max)}, LSTM {quote('lstm', k_max)}, attention "
         f"{quote('attention', k_max)}, against 1 in {items} for guessing.{latch} Same "
-        f"budget for all: about {statistics.fmean(data['parameters'].values()):,.0f} "
-        f"parameters each (Elman RNN with {data['hidden']['elman']} hidden units, LSTM with "
+        f"budget for all: about {round(statistics.fmean(data['parameters'].values()), -2):,.0f} "
+        f"parameters each ({min(data['parameters'].values()):,} to "
+        f"{max(data['parameters'].values()):,}; Elman RNN with {data['hidden']['elman']} hidden units, LSTM with "
         f"{data['hidden']['lstm']}, attention of width {config['width']}). "
         f"{_data_link(experiment)}."
     )
@@ -595,9 +600,9 @@ def gradient(gradients: dict, recall_data: dict, *, experiment: str) -> Rendered
         elman_falls = trained_ratio["elman"] < FADED
         honest = (
             f" At scale {', '.join(f'{s:g}' for s in lasting)} it did not fade within {n} steps "
-            f"(it ended at {', '.join(sci(ratio[s]) for s in lasting)} times its start): large "
-            f"recurrent weights trade vanishing gradients for the opposite risk, gradients that "
-            f"grow. "
+            f"(it ended at {', '.join(sci(ratio[s]) for s in lasting)} times its start, about "
+            f"flat per step): larger recurrent weights keep the gradient from vanishing, and "
+            f"much larger ones make it grow (explode) instead. "
             + ("Training did not leave the Elman RNN there: its gradient falls with "
                "distance (right)." if elman_falls else
                "After training, the Elman RNN's gradient did not fall that far either "
@@ -762,3 +767,44 @@ def one_cause(timing: dict, gradients: dict, recall_data: dict) -> Rendered:
         f"{recall_text}</p>\n"
     )
     return Rendered(parts={"": [table, caption, MachineLine(timing["machine"])]})
+
+
+# --- R1 on a GPU: recorded runs ----------------------------------------------------------------
+
+
+def recorded_times(run: dict) -> dict[str, dict[int, float]]:
+    """A recorded run's R1 medians: forward -> {n: seconds}."""
+    times: dict[str, dict[int, float]] = {}
+    for row in run["r1"]["rows"]:
+        times.setdefault(row["forward"], {})[row["n"]] = row["seconds"]
+    return times
+
+
+def recorded(data: dict) -> Rendered:
+    """Each recorded GPU run of R1's forwards, labelled as recorded, with its provenance."""
+    if not data["runs"]:
+        return Rendered(parts={"": [
+            "**On a GPU: no recorded run yet.** `make gpu-evidence` on a machine with a CUDA "
+            "device times these three forwards there and records the run in the repository; "
+            "the page then shows it here, labelled as recorded, and R1's verdict reads it. "
+            "Until then the GPU half of this argument is the work-span bound above.\n"]})
+    blocks = []
+    for run in data["runs"]:
+        times = recorded_times(run)
+        lengths = sorted(times["attention"])
+        rows = [[f"{n:,}", ms(times["torch-rnn"][n]), ms(times["elman-loop"][n]),
+                 ms(times["attention"][n]),
+                 f"{times['torch-rnn'][n] / times['attention'][n]:.2g}×"] for n in lengths]
+        software = f"torch {run['torch']}" + (f", CUDA {run['cuda']}" if run["cuda"] else "")
+        driver = f", driver {run['driver']}" if run["driver"] else ""
+        blocks.append(
+            f"**Recorded on {run['device']}** ({run['date'][:10]}; {software}{driver}; commit "
+            f"`{run['commit'][:7]}`{' with local changes' if run.get('dirty') else ''}): a run "
+            f"recorded with `{run['command']}`, not measured when this page was built. Median "
+            f"of {run['r1']['repeats']} calls each, d = {run['r1']['d']}.\n\n"
+            + markdown_table(["n", "torch.nn.RNN", "Python loop", "attention",
+                              "RNN / attention"], rows)
+            + ("\nThe same run timed the cost page's plain attention, (1, 1, n, 64) float32: "
+               + ", ".join(f"{ms(row['seconds'])} at n = {row['n']:,}"
+                           for row in run["c1"]["rows"]) + ".\n" if run.get("c1") else ""))
+    return Rendered(parts={"": blocks})

@@ -112,7 +112,8 @@ def a3_referent(data: Mapping[str, Any]) -> Verdict:
                                 and p["follows_at_margin"] <= p["follows"] for p in pairs),
          "the pretrained model's head counts are inconsistent")
     return Verdict(HOLDS, numbers,
-                   f"the model trained here links 'it' to the right noun in "
+                   f"the small model trained here (its word vectors mark each noun's kind) "
+                   f"links 'it' to the right noun in "
                    f"{trained['held_out_accuracy']:.1%} of held-out sentences (at least "
                    f"{A3_HELD_OUT:.0%} required) and on the cheatsheet pair; in the "
                    f"pretrained encoder, at a margin of {maps['margin']:g}, heads follow the "

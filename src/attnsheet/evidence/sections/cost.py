@@ -167,6 +167,8 @@ def c3_verdict(data: dict) -> Verdict:
          f"the n² share of a forward pass does not grow with every length: {shares}")
     half = next((row["n"] for row, share in zip(rows, shares) if share > 0.5), None)
     must(half is not None, "the n² part never makes up half of the compute")
+    half_causal = next((row["n"] for row in rows
+                        if row["models"][gqa]["quadratic_share_causal"] > 0.5), None)
     first, last = rows[0], rows[-1]
     for name in (mha, gqa):
         per_token = first["models"][name]["kv_cache_bytes"] / first["n"]
@@ -186,14 +188,16 @@ def c3_verdict(data: dict) -> Verdict:
     cache_at_1m = last["models"][mha]["kv_cache_bytes"]
     return Verdict(HOLDS, {
         "n² share at 1k, 1M": [round(shares[0], 3), round(shares[-1], 3)],
-        "n² past half from n": half,
+        "n² past half from n (causal: masked half skipped)": [half, half_causal or "never"],
         f"{mha} KV cache per token (bytes)": int(first["models"][mha]["kv_cache_bytes"]
                                                   / first["n"]),
         f"{gqa} KV cache per token (bytes)": int(first["models"][gqa]["kv_cache_bytes"]
                                                   / first["n"]),
-        f"{mha} KV cache at {last['n']:,} (GB)": round(cache_at_1m / 1e9, 1),
+        f"{mha} KV cache at {last['n']:,} (GiB)": round(cache_at_1m / 2**30, 1),
         "loss inside / past the trained length": [round(inside, 3), round(past, 3)],
-    }, f"the n² part is over half of a forward pass from n = {half:,} on; the key/value "
+    }, f"the n² part is over half of a forward pass from n = {half:,} on (from "
+       f"{f'n = {half_causal:,}' if half_causal else 'no listed n'} when a causal model skips "
+       f"the masked half); the key/value "
        f"cache grows like n (sharing heads {shared[1]} ways cuts it {ratio:.0f}×); a model "
        f"trained on {trained} tokens scores {past:.2f} nats past them against {inside:.2f} "
        f"inside")
@@ -254,7 +258,8 @@ CLAIMS: tuple[Claim, ...] = (
               f"(fitted exponent at most {LINEAR_MEMORY_MAX}) in the side-by-side run."),
           predicate=c2_verdict),
     Claim("C3", "cost.md",
-          "Attention's growing cost is the chief limit on how much text a model reads at once.",
+          "Attention's growing cost bounds how much text a model reads at once: its n² compute, "
+          "its key/value cache, and the length it can afford to be trained at.",
           ("c3-context-table", "c3-trained-length"),
           criterion=(
               "Computed from published configurations (Llama 2 7B, Llama 3 8B): the n² part's "
