@@ -20,11 +20,12 @@ from attnsheet.evidence.sections.pitfalls import (
     pointers,
 )
 from attnsheet.evidence.sections.transformer import parallel_link
-from attnsheet.evidence.spec import HOLDS, CriterionFailed
+from attnsheet.evidence.spec import HOLDS, NEEDS_HARDWARE, CriterionFailed
 from attnsheet.experiments.pages import notebook_links, section, section_links, slugify
 from attnsheet.experiments.transformer import block_check
 
 from .helpers import ROOT
+from .test_recurrence import FAST, HALVED, SLOW_LONG, r1_data, timing_data
 
 
 def page_files(patterns=PAGES) -> dict[str, str]:
@@ -55,6 +56,11 @@ def one_call():
     return block_check(n=6, d_model=16, n_heads=2, d_ff=32, seed=0)
 
 
+# T3's measured half is R1's and R2's: timings where both hold, and where R1 needs hardware.
+PARALLEL_HERE = r1_data(timing_data(FAST, HALVED))
+SLOW_HERE = r1_data(timing_data(SLOW_LONG, HALVED))
+
+
 def recurrence_link(files):
     return section_links(files=files, page="transformer.md", anchor="why-it-won",
                          required=["recurrence.md#the-loop"])
@@ -64,8 +70,11 @@ def test_section_link_check_fails_when_the_link_goes(one_call):
     files = page_files()
     data = recurrence_link(files)
     assert data["links"][0]["code"] == ["recurrence/loop.py"] and data["problems"] == []
-    verdict = parallel_link({"t3-recurrence-link": data, "o2-block-check": one_call})
+    verdict = parallel_link({"t3-recurrence-link": data, "o2-block-check": one_call,
+                             **PARALLEL_HERE})
     assert verdict.status == HOLDS
+    slow = parallel_link({"t3-recurrence-link": data, "o2-block-check": one_call, **SLOW_HERE})
+    assert slow.status == NEEDS_HARDWARE
     assert "[loop](recurrence.md#the-loop) shows `snippets/recurrence/loop.py`" \
         in links_line(data).parts[""][0]
 
@@ -74,7 +83,8 @@ def test_section_link_check_fails_when_the_link_goes(one_call):
     assert gone["problems"] == ["transformer.md#why-it-won does not link to "
                                 "recurrence.md#the-loop"]
     with pytest.raises(CriterionFailed, match="does not link to recurrence.md#the-loop"):
-        parallel_link({"t3-recurrence-link": gone, "o2-block-check": one_call})
+        parallel_link({"t3-recurrence-link": gone, "o2-block-check": one_call,
+                       **PARALLEL_HERE})
     assert "Checked at build, and broken" in links_line(gone).parts[""][0]
 
 
@@ -83,7 +93,8 @@ def test_section_link_check_fails_when_the_target_shows_no_code(one_call):
     data = recurrence_link(files)
     assert data["problems"] == ["recurrence.md#the-loop shows no snippet"]
     with pytest.raises(CriterionFailed, match="shows no snippet"):
-        parallel_link({"t3-recurrence-link": data, "o2-block-check": one_call})
+        parallel_link({"t3-recurrence-link": data, "o2-block-check": one_call,
+                       **PARALLEL_HERE})
 
 
 def test_t3_fails_when_the_block_needs_a_call_per_position(one_call):
@@ -91,7 +102,8 @@ def test_t3_fails_when_the_block_needs_a_call_per_position(one_call):
     per_position = {**one_call, "one_call": {**one_call["one_call"], "sublayer_calls": {
         name: [1] * 6 for name in one_call["one_call"]["sublayer_calls"]}}}
     with pytest.raises(CriterionFailed, match="did not handle all 6 positions"):
-        parallel_link({"t3-recurrence-link": data, "o2-block-check": per_position})
+        parallel_link({"t3-recurrence-link": data, "o2-block-check": per_position,
+                       **PARALLEL_HERE})
 
 
 # --- P4: the pointer section and the notebooks -----------------------------------------------
