@@ -19,4 +19,5 @@ print(all_at_once.astype(int))
 same = np.array_equal(all_at_once, one_by_one)
 print("identical to the loop, entry for entry:", same)
 assert same
-print(f"the same {n * n} dot products: 1 call that can run them in parallel, against {n * n} calls")
+print(f"the same {n * n} dot products: 1 call, free to run them in parallel;")
+print(f"the loop made {n * n} calls, one after another")

@@ -415,7 +415,8 @@ def t2_verdict(data: dict) -> Verdict:
 
 
 T2_CRITERION = (
-    "Timed on this machine (recurrence.md#training-time): each RNN's training epoch takes at "
+    "Timed on this machine (the recurrence page, training time): each RNN's training epoch "
+    "takes at "
     f"least {EPOCH_RATIO}× attention's (otherwise needs parallel hardware: the epochs are "
     "timed on one thread); and in the same models' recall (R3's: one item carried past k "
     "distractors, each model trained by R3's stopping rule), attention's median held-out "
