@@ -514,6 +514,7 @@ def recall(data: dict, *, experiment: str) -> Rendered:
                    f"{percent(summary[name][0][-1])} at k = {k_max}."
                    for name in RECALL_MODELS)
     )
+    sizes = list(data["parameters"].values())
     caption = (
         f"<strong>{title}</strong> "
         f"Each sequence holds one item (one of {items} tokens), then k distractors (from "
@@ -538,10 +539,9 @@ def recall(data: dict, *, experiment: str) -> Rendered:
         f"{_reach_text(reaches['attention'], k_max)}. At k = {k_max}: Elman "
         f"{quote('elman', k_max)}, LSTM {quote('lstm', k_max)}, attention "
         f"{quote('attention', k_max)}, against 1 in {items} for guessing.{latch} Same "
-        f"budget for all: about {round(statistics.fmean(data['parameters'].values()), -2):,.0f} "
-        f"parameters each ({min(data['parameters'].values()):,} to "
-        f"{max(data['parameters'].values()):,}; Elman RNN with {data['hidden']['elman']} hidden units, LSTM with "
-        f"{data['hidden']['lstm']}, attention of width {config['width']}). "
+        f"budget for all: about {round(statistics.fmean(sizes), -2):,.0f} parameters each "
+        f"({min(sizes):,} to {max(sizes):,}; Elman RNN with {data['hidden']['elman']} hidden "
+        f"units, LSTM with {data['hidden']['lstm']}, attention of width {config['width']}). "
         f"{_data_link(experiment)}."
     )
     return Rendered(parts={"": [Figure(draw, alt, caption)]})
@@ -651,6 +651,10 @@ def gradient(gradients: dict, recall_data: dict, *, experiment: str) -> Rendered
 # --- T2: training time per epoch ------------------------------------------------------------
 
 
+def _threads_phrase(threads: int) -> str:
+    return "one thread" if threads == 1 else f"{threads} threads"
+
+
 def epoch_time(epochs: dict, recall_data: dict, *, experiment: str) -> Rendered:
     """T2: seconds per training epoch of each recall model, beside the steps its training
     took and its recall at the longest delay."""
@@ -671,8 +675,10 @@ def epoch_time(epochs: dict, recall_data: dict, *, experiment: str) -> Rendered:
         comparison = (f"attention's epoch was the shortest: the Elman RNN's took "
                       f"{times(ratio['elman'])} as long and the LSTM's {times(ratio['lstm'])}. "
                       f"Attention puts all {length} positions through the same few matrix "
-                      f"products, while each RNN step, forward and backward, waits for the one "
-                      f"before")
+                      f"products, while each RNN runs {length} small steps one after another, "
+                      f"forward and backward. On {_threads_phrase(epochs['threads'])} nothing "
+                      f"sits idle: what the chain costs here is the fixed overhead of "
+                      f"each of those many small operations")
     else:
         fastest = min(RECALL_MODELS, key=seconds.get)
         comparison = (f"attention was not the fastest per epoch ({NAMES[fastest]} was, "
