@@ -93,8 +93,9 @@ EVIDENCE: tuple[Evidence, ...] = (
              "input's effect on later states, printed beside it).",
              snippet="recurrence/loop.py"),
     Evidence("recurrence-forget-snippet", "recurrence.md#recall",
-             "Train a tiny RNN and a tiny attention model to recall a token k steps back; the "
-             "RNN fails at long k, attention does not (seeded, under 5 s).",
+             "A tiny RNN asked to name all 16 tokens from its last state fails on the early ones "
+             "(capacity and distance together); a tiny attention model does not (seeded, "
+             "under 5 s).",
              snippet="recurrence/forget.py"),
     Evidence("r1-timing-figure", "recurrence.md#slow",
              "Forward wall time against n (16 to 4096) for two RNNs and attention, with each "
@@ -312,9 +313,10 @@ def r4_verdict(data: dict) -> Verdict:
         return Verdict(FAILS_HERE, numbers, "; ".join(failed))
     if one["attention"] >= min(one[f] for f in RNNS):
         return Verdict(NEEDS_HARDWARE, numbers,
-                       f"chain, threads and gradient agree (recall does not separate the "
-                       f"models here: reach k = {numbers['elman_reach_k']}, "
-                       f"{numbers['lstm_reach_k']} and {numbers['attention_reach_k']}), but on "
+                       f"chain, threads and gradient agree; the recall test does not separate "
+                       f"the models (reach k = {numbers['elman_reach_k']}, "
+                       f"{numbers['lstm_reach_k']} and {numbers['attention_reach_k']}: a limit "
+                       f"of the test, which other hardware would not change); and on "
                        f"{timing['cpu_count']} cores the RNN's chain is not yet the slower road "
                        f"at n = {n1}: attention took {one['attention'] / one['torch-rnn']:.3g}× "
                        f"torch.nn.RNN's time")

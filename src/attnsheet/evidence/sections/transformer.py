@@ -92,7 +92,7 @@ def parallel_link(data) -> Verdict:
     # The measured half is R1's and R2's: T3 holds only as far as they do here.
     r1, r2 = r1_verdict(data), r2_verdict(data)
     numbers |= {"R1": r1.status, "R2": r2.status}
-    done = (f"the page's argument links to the recurrence loop ({RECURRENCE_LINK}) and one "
+    done = (f"the page's argument links to the recurrence page's loop section, and one "
             f"call of the block handles all {n} positions")
     if r1.status == HOLDS and r2.status == HOLDS:
         return Verdict(HOLDS, numbers, f"{done}; attention was faster (R1) and gained from "
@@ -103,8 +103,8 @@ def parallel_link(data) -> Verdict:
     status = RECORDED if RECORDED in (r1.status, r2.status) else r1.status
     if r1.status == HOLDS:
         status = r2.status
-    return Verdict(status, numbers, f"{done}; the parallel speed itself: R1 {r1.status}, "
-                                    f"R2 {r2.status} ({r1.reason})")
+    return Verdict(status, numbers, f"{done}; the parallel speed itself is R1's and R2's. "
+                                    f"R1 {r1.status}: {r1.reason}. R2 {r2.status}: {r2.reason}")
 
 
 CLAIMS: tuple[Claim, ...] = (
@@ -123,7 +123,8 @@ CLAIMS: tuple[Claim, ...] = (
           ("t2-epoch-time",),
           criterion=T2_CRITERION, predicate=t2_verdict),  # data and reading: sections/recurrence
     Claim("T3", "transformer.md",
-          "Attention is what let sequence models use parallel compute.",
+          "Attention let sequence models use parallel compute with a one-step path between "
+          "any two positions.",
           ("t3-recurrence-link", "o2-block-check", "r1-timing-figure", "r1-work-span",
            "r1-recorded-gpu", "r2-threads-figure"),
           criterion="Deterministic: the page's parallelism argument links to the recurrence "
