@@ -636,8 +636,26 @@ def test_work_span_counts_and_bounds():
     assert data["step_latency"] == pytest.approx(1e-5 * 128 / (6 * 128 + 2))
     assert row["torch-rnn", 128]["bound_accelerator"] == pytest.approx((6 * 128 + 2) * 1e-6)
     assert render.bound_crossing(data, "bound_accelerator") == 16
-    # Two cores at 50 GFLOP/s: on these short lengths attention stays below at every n.
-    assert render.bound_below_up_to(data, "bound_here") == 128
+    # One core at 50 GFLOP/s: attention's bound at n = 128 is its work over that rate (the
+    # chain of 6 is far shorter), and it measured 1e-7 * 128² s; the RNN sits on its bound.
+    one_core = row["attention", 128]["work"] / 5e10
+    assert row["attention", 128]["bound_one_thread"] == pytest.approx(one_core)
+    assert data["attention_slack"] == pytest.approx(1e-7 * 128 * 128 / one_core)
+    assert row["torch-rnn", 128]["slack"] == pytest.approx(1.0)
+    slowed = row["attention", 64]["work"] * data["attention_slack"] / ACCELERATOR["peak_flops"]
+    assert row["attention", 64]["bound_accelerator_slack"] == pytest.approx(
+        max(slowed, 6 * ACCELERATOR["step_latency"]))
+    assert row["torch-rnn", 64]["bound_accelerator_slack"] == row["torch-rnn", 64][
+        "bound_accelerator"]
+
+
+def test_r1_fails_when_attention_misses_its_bound_by_more_than_the_accelerator_gains():
+    # An A100 barely faster per step than this machine: scaled by its slack here, attention's
+    # bound never gets below the RNN's.
+    close = {**ACCELERATOR, "peak_flops": 1e10, "step_latency": 1e-6}
+    verdict = r1_verdict(r1_data(timing_data(SLOW_LONG), close))
+    assert verdict.status == FAILS_HERE and "slower than" not in verdict.reason
+    assert verdict.numbers["with that slack, below the RNN on an A100 from n"] == "never"
 
 
 def test_r2_holds_only_when_attention_gains_clearly_more_from_threads():
