@@ -696,7 +696,8 @@ TARGETS: list[Target] = [
            {"ids": "token ids", **_BERT_WEIGHT_ROLES},
            # The embeddings' sum, or its layer norm's scale, at the limit overflows right there.
            overflows_at={f"weight:{name}": "after the embeddings" for name in BERT_WEIGHT_NAMES
-                         if name.startswith("embeddings.") and name != "embeddings.LayerNorm.bias"}),
+                         if name.startswith("embeddings.")
+                         and name != "embeddings.LayerNorm.bias"}),
     Target("MiniLM", lambda **a: MiniLM(**a), _minilm_parts,
            {"tokenizer": "tokenizer", "encoder": "encoder", "model_dir": "model dir",
             "sha256": "sha256"}),

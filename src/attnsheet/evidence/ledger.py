@@ -86,6 +86,10 @@ def verdict_note(claim: Claim, verdict: Verdict | None) -> str:
               NEEDS_HARDWARE: "needs other hardware than the machine that built this page",
               RECORDED: "rests on a recorded run on other hardware"}[verdict.status]
     css = verdict.status.replace(" ", "-")
+    if verdict.summary:
+        return (f"**{claim.id} {saying}.** {verdict.summary} In detail: {verdict.reason}. "
+                f"([ledger]({LEDGER_PAGE}#{claim.id.lower()}))\n"
+                f"{{ .verdict-note .ledger-{css}-note }}\n")
     return (f"**{claim.id} {saying}:** {verdict.reason}. "
             f"([ledger]({LEDGER_PAGE}#{claim.id.lower()}))\n{{ .verdict-note .ledger-{css}-note }}\n")
 
@@ -108,6 +112,7 @@ def render_json(registry: Registry, manifest: dict, verdicts: dict) -> str:
             "verdict": status(verdict),
             "numbers": dict(verdict.numbers) if verdict else {},
             "reason": verdict.reason if verdict else "",
+            "summary": verdict.summary if verdict else "",
             "evidence": paths,
             "needs": list(claim.evidence),
         })

@@ -90,6 +90,9 @@ class Verdict:
     status: str
     numbers: Mapping[str, Any]
     reason: str
+    # One plain sentence for a reader who has not met the terms yet, shown before the reason
+    # where the claim does not simply hold.
+    summary: str = ""
 
     def __post_init__(self) -> None:
         if self.status not in VERDICTS:

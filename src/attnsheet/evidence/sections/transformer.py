@@ -104,7 +104,8 @@ def parallel_link(data) -> Verdict:
     if r1.status == HOLDS:
         status = r2.status
     return Verdict(status, numbers, f"{done}; the parallel speed itself is R1's and R2's. "
-                                    f"R1 {r1.status}: {r1.reason}. R2 {r2.status}: {r2.reason}")
+                                    f"R1 {r1.status}: {r1.reason}. R2 {r2.status}: {r2.reason}",
+                   summary=r1.summary or r2.summary)
 
 
 CLAIMS: tuple[Claim, ...] = (
@@ -120,7 +121,7 @@ CLAIMS: tuple[Claim, ...] = (
           predicate=block_parts),
     Claim("T2", "transformer.md",
           "Direct links and parallelism let transformers train fast and use long context.",
-          ("t2-epoch-time",),
+          ("t2-epoch-time", "r3b-recall-uniform"),
           criterion=T2_CRITERION, predicate=t2_verdict),  # data and reading: sections/recurrence
     Claim("T3", "transformer.md",
           "Attention let sequence models use parallel compute with a one-step path between "
