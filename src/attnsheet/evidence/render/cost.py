@@ -198,8 +198,9 @@ def memory_sweep(data: dict) -> Rendered:
     )
     caption = (
         f"Peak memory of one call of plain attention (one head, d = {data['head_size']}, "
-        f"float32) against the bytes of one n × n table. It grows like "
-        f"n<sup>{exponent:.2f}</sup>: each doubling of n multiplied it by "
+        f"float32) against the bytes of one n × n table. Fitted over every length, "
+        f"{lengths[0]:,} to {lengths[-1]:,}, it grows like n<sup>{exponent:.2f}</sup>: each "
+        f"doubling of n multiplied it by "
         f"<strong>{', '.join(f'{g:.1f}' for g in growth)}</strong>. It stays "
         f"{min(ratios):.1f} to {max(ratios):.1f} tables, because the scores and the softmax "
         f"weights are both full tables, alive at the same moment."
@@ -462,8 +463,9 @@ def side_by_side(data: dict) -> Rendered:
     details = (
         f"Float32 on {_threads(data['threads'])}. Memory: the peak of each method's first call "
         f"at each length (its warm-up). Time: the median of {data['repeats']} further calls, "
-        f"all methods and lengths taking turns. Peak memory fitted over all lengths: "
-        f"{exponents}.\n\n"
+        f"all methods and lengths taking turns. Peak memory fitted over this table's lengths, "
+        f"{lengths[0]:,} to {lengths[-1]:,} (a different run, and range, from the memory "
+        f"sweep's): {exponents}.\n\n"
         + markdown_table(["n", *methods], rows)
     )
     return Rendered(parts={"": [Figure(draw, alt, caption), MachineLine(data["machine"])],

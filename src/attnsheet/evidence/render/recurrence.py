@@ -377,7 +377,10 @@ def threads(data: dict, *, experiment: str) -> Rendered:
             f"{median_long['attention']:.2f}× for attention and {reading['best_rnn']:.2f}× at "
             f"best for the RNNs. "
             + ("Attention gains clearly more: its n × n products split across threads, while "
-               "the RNN can only split each step's small product, never the chain of steps."
+               "the RNN can only split each step's small product, never the chain of steps. "
+               f"At this width (d = {data['d']}) and {most} threads that small product gains "
+               "nothing; a much wider RNN could gain a little inside each step, still never "
+               "across steps."
                if gains else
                "That is weaker than the textbook story. "
                + (f"It most likely says more about the machine than about attention: its load "

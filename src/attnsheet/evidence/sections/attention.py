@@ -119,7 +119,9 @@ def a3_referent(data: Mapping[str, Any]) -> Verdict:
                    f"pretrained encoder, at a margin of {maps['margin']:g}, heads follow the "
                    f"referent {numbers[margin_key].replace(' / ', ' times and do the opposite ')}"
                    f" times over {len(pairs)} pairs, and {maps['consistent']} follow it on "
-                   f"every pair (reported, not required).")
+                   f"every pair (reported, not required)"
+                   + ("; so the link is shown in the trained model, not in the pretrained one"
+                      if maps["consistent"] == 0 else "") + ".")
 
 
 CLAIMS: tuple[Claim, ...] = (
