@@ -26,9 +26,9 @@ import torch
 import torch.nn.functional as F
 
 from ._checks import (
-    require_finite,
     require_finite_by_sum,
     require_ndim,
+    require_no_overflow,
     require_positive_int,
     require_real,
     require_shape,
@@ -169,10 +169,6 @@ class Encoded:
     attentions: torch.Tensor
 
 
-# Shown when an output is not finite although the weights are: some value overflowed.
-_OVERFLOW_HINT = "the weights are finite, so a value overflowed: are some weights far too large?"
-
-
 class BertEncoder:
     """A BERT encoder (post-LayerNorm, GELU) over a dict of weight tensors; no batching."""
 
@@ -256,7 +252,7 @@ class BertEncoder:
         k = split_heads(self._linear(x, f"{prefix}.attention.self.key"))
         v = split_heads(self._linear(x, f"{prefix}.attention.self.value"))
         for name, projected in (("query", q), ("key", k), ("value", v)):  # O(n d) each
-            require_finite(f"{prefix}.attention.self.{name}(x)", projected, _OVERFLOW_HINT)
+            require_no_overflow(f"{prefix}.attention.self.{name}(x)", projected)
         # The library's own attention: softmax(q k^T / sqrt(d_head)) v, every head at once.
         # (n_heads, n, d_head) and (n_heads, n, n)
         blended, weights = attention_torch(q, k, v, return_weights=True)
@@ -285,14 +281,14 @@ class BertEncoder:
         x = self._layer_norm(x, "embeddings.LayerNorm")
         # Finite weights can still overflow (huge values): each output is checked, O(n d),
         # so the message says where.
-        require_finite("hidden state after the embeddings", x, _OVERFLOW_HINT)
+        require_no_overflow("hidden state after the embeddings", x)
         hidden_states, attentions = [x], []
         for i in range(self.config.n_layers):
             try:
                 x, weights = self._layer(x, i)
             except ValueError as error:  # attention's own overflow checks: say which layer
                 raise ValueError(f"encoder.layer.{i}: {error}") from error
-            require_finite(f"hidden state after encoder.layer.{i}", x, _OVERFLOW_HINT)
+            require_no_overflow(f"hidden state after encoder.layer.{i}", x)
             hidden_states.append(x)
             attentions.append(weights)
         return torch.stack(hidden_states), torch.stack(attentions)

@@ -423,9 +423,10 @@ _SAMPLING_TEXT = {
 _STOP_TEXT = {"plateau": "no longer improving", "solved": "solved", "cap": "at the cap"}
 
 
-def _reach_text(k: int, k_max: int) -> str:
+def reach_text(k: int, k_max: int) -> str:
+    """How far a model recalls, in words: "every k up to 64", "up to k = 8", "not even k = 1"."""
     if k == k_max:
-        return f"every delay up to {k_max}"
+        return f"every k up to {k_max}"
     return "not even k = 1" if k == 0 else f"up to k = {k}"
 
 
@@ -485,8 +486,8 @@ def recall(data: dict, *, experiment: str) -> Rendered:
     reaches = {name: reach(data, name) for name in RECALL_MODELS}
     if (reaches["elman"] < k_max and reaches["lstm"] >= LSTM_FURTHER * reaches["elman"]
             and reaches["attention"] == k_max):
-        title = (f"The Elman RNN keeps the item {_reach_text(reaches['elman'], k_max)}; the "
-                 f"LSTM {_reach_text(reaches['lstm'], k_max)}; attention at every delay.")
+        title = (f"The Elman RNN keeps the item {reach_text(reaches['elman'], k_max)}; the "
+                 f"LSTM {reach_text(reaches['lstm'], k_max)}; attention at every delay.")
     elif all(k == k_max for k in reaches.values()):
         title = f"All three carry one item across every delay tried, up to k = {k_max}."
     else:
@@ -526,9 +527,9 @@ def recall(data: dict, *, experiment: str) -> Rendered:
         f"Median held-out accuracy over {seeds} seeds, band from lowest to highest, "
         f"{config['test_per_k']} held-out sequences per delay ({data['test_in_train']} of "
         f"them in any training set). Reach, the largest k up to which the median stays at "
-        f"least {percent(REACH)}: the Elman RNN {_reach_text(reaches['elman'], k_max)}, the "
-        f"LSTM {_reach_text(reaches['lstm'], k_max)}, attention "
-        f"{_reach_text(reaches['attention'], k_max)}. At k = {k_max}: Elman "
+        f"least {percent(REACH)}: the Elman RNN {reach_text(reaches['elman'], k_max)}, the "
+        f"LSTM {reach_text(reaches['lstm'], k_max)}, attention "
+        f"{reach_text(reaches['attention'], k_max)}. At k = {k_max}: Elman "
         f"{quote('elman', k_max)}, LSTM {quote('lstm', k_max)}, attention "
         f"{quote('attention', k_max)}, against 1 in {items} for guessing.{latch} Same "
         f"budget for all: about {round(statistics.fmean(sizes), -2):,.0f} parameters each "
@@ -826,31 +827,28 @@ def recall_uniform(log_uniform: dict, uniform: dict, *, experiment: str) -> Rend
     few delays, each model's reach and why its training stopped, beside the figure's."""
     k_max, items = uniform["config"]["max_delay"], uniform["config"]["items"]
     shown = sorted({1, 8, k_max} & set(range(1, k_max + 1)))
-    rows = []
-    for name in RECALL_MODELS:
-        accuracy = accuracy_summary(uniform, name)[0]
-        rows.append([STYLE[name][3], *(percent(accuracy[k - 1]) for k in shown),
-                     _reach_text(reach(uniform, name), k_max),
-                     _reach_text(reach(log_uniform, name), k_max),
-                     _stops_text(uniform["training"][name])])
+    accuracy = {name: accuracy_summary(uniform, name)[0] for name in RECALL_MODELS}
+    reaches = {name: reach(uniform, name) for name in RECALL_MODELS}
+    rows = [[STYLE[name][3], *(percent(accuracy[name][k - 1]) for k in shown),
+             reach_text(reaches[name], k_max), reach_text(reach(log_uniform, name), k_max),
+             _stops_text(uniform["training"][name])] for name in RECALL_MODELS]
     table = markdown_table(
         ["Model", *(f"k = {k}" for k in shown), "recalls (uniform delays)",
          "recalls (the figure's mix)", "training (uniform delays)"], rows)
-    elman, lstm = reach(uniform, "elman"), reach(uniform, "lstm")
     reading = (
         f"With every delay equally likely, most training sequences put the item far back, "
-        f"where the Elman RNN's gradient has faded: it recalls {_reach_text(elman, k_max)} "
-        f"(median {percent(accuracy_summary(uniform, 'elman')[0][0])} at k = 1 and "
-        f"{percent(accuracy_summary(uniform, 'elman')[0][-1])} at k = {k_max}, against 1 in "
-        f"{items} for guessing), while the LSTM recalls {_reach_text(lstm, k_max)} and "
-        f"attention {_reach_text(reach(uniform, 'attention'), k_max)}. The figure's mix of "
+        f"where the Elman RNN's gradient has faded: it recalls "
+        f"{reach_text(reaches['elman'], k_max)} (median {percent(accuracy['elman'][0])} at "
+        f"k = 1 and {percent(accuracy['elman'][-1])} at k = {k_max}, against 1 in {items} for "
+        f"guessing), while the LSTM recalls {reach_text(reaches['lstm'], k_max)} and "
+        f"attention {reach_text(reaches['attention'], k_max)}. The figure's mix of "
         f"mostly short delays lets the Elman RNN learn short delays first and carry the item "
         f"further from there; without it, the fading gradient leaves it too little signal to "
         f"learn even the short ones well "
         f"(<a href=\"../references/#bengio-1994\">Bengio et al., 1994</a>)."
         if separating_regime({"uniform": uniform}) else
         "With every delay equally likely the models do not separate either: "
-        + ", ".join(f"{NAMES[n]} recalls {_reach_text(reach(uniform, n), k_max)}"
+        + ", ".join(f"{NAMES[n]} recalls {reach_text(reaches[n], k_max)}"
                     for n in RECALL_MODELS) + ".")
     caption = (f"<p class=\"table-caption\"><strong>The same three models, trained with delays "
                f"drawn uniformly from 1 to {k_max}</strong> (everything else as in the figure: "

@@ -21,6 +21,7 @@ from ..render.recurrence import (
     gradient_falls,
     median_steps,
     reach,
+    reach_text,
     recorded_times,
     separating_regime,
     seconds_by_n,
@@ -322,15 +323,11 @@ def r3_verdict(data: dict) -> Verdict:
                    f"k = 1 (attention's {numbers['trained_fall_attention']:.2g}); {carried}")
 
 
-def _reach_words(k: int, k_max: int) -> str:
-    return (f"recalls every k up to {k_max}" if k == k_max
-            else "recalls not even k = 1" if k == 0 else f"recalls up to k = {k}")
-
-
 def _reaches_text(numbers: dict, suffix: str, k_max: int) -> str:
     """"the Elman RNN recalls …, the LSTM …, attention …" from R3's numbers (`suffix`:
     "" for the log-uniform regime, "_uniform" for the uniform one)."""
-    return ", ".join(f"{NAMES[name]} {_reach_words(numbers[f'{name}_reach_k{suffix}'], k_max)}"
+    return ", ".join(f"{NAMES[name]} recalls "
+                     f"{reach_text(numbers[f'{name}_reach_k{suffix}'], k_max)}"
                      for name in RECALL_MODELS)
 
 
@@ -464,7 +461,7 @@ def t2_verdict(data: dict) -> Verdict:
                        f"attention's epoch is the shortest (the RNNs take "
                        f"{min(ratio.values()):.2f}× as long or more), and trained with "
                        f"{separating} delays it recalls every k up to {n} while the Elman RNN "
-                       f"recalls {_reach_words(reaches['elman'], n).removeprefix('recalls ')}")
+                       f"recalls {reach_text(reaches['elman'], n)}")
     return Verdict(NEEDS_HARDWARE, numbers,
                    f"attention recalls every k, but with {epochs['threads']} torch "
                    f"thread{'s' if epochs['threads'] != 1 else ''} on {epochs['cpu_count']} "
