@@ -651,11 +651,12 @@ def test_a3_predicate():
             section.a3_referent(contrary)
 
 
-def p1_data(special, animal=0.07, street=0.05):
+def p1_data(special, animal=0.07, street=0.05, added=0.08):
     return {"a3-minilm-maps": {
         "pairs": [{"first": "animal", "second": "street"}], "layers": 6, "heads": 12,
         "heads_mostly_special": 20,
-        "mean_share": {"[CLS] and [SEP]": special, "“animal”": animal, "“street”": street}}}
+        "mean_share": {"[CLS] and [SEP]": special, "“animal”": animal, "“street”": street},
+        "mean_added_share": {"[CLS] and [SEP]": added}}}
 
 
 def test_p1_predicate():
@@ -664,6 +665,8 @@ def test_p1_predicate():
         section.p1_raw_weights(p1_data(0.1))  # a tidy story: little on the special tokens
     with pytest.raises(CriterionFailed):
         section.p1_raw_weights(p1_data(0.3, animal=0.3, street=0.1))  # nouns get more
+    with pytest.raises(CriterionFailed):  # what they supply follows their weight
+        section.p1_raw_weights(p1_data(0.39, added=0.3))
 
 
 def test_the_site_data_meets_the_criteria_with_room(table, loop, maps):
@@ -673,6 +676,8 @@ def test_the_site_data_meets_the_criteria_with_room(table, loop, maps):
     assert loop["score_difference"] * 100 < section.A2_TOLERANCE
     assert trained["held_out_accuracy"] >= section.A3_HELD_OUT + 0.03
     assert maps["mean_share"]["[CLS] and [SEP]"] >= section.P1_SPECIAL + 0.1
+    assert (maps["mean_added_share"]["[CLS] and [SEP]"]
+            <= section.P1_ADDED_RATIO * maps["mean_share"]["[CLS] and [SEP]"] / 2)
     data = {"a1-sentence-weights": table, "a2-loop-vs-product": loop,
             "a3-trained-referent": trained, "a3-minilm-maps": maps}
     for predicate in (section.a1_blend, section.a2_one_product, section.a3_referent,

@@ -89,7 +89,8 @@ def test_context_rows_for_published_models():
 
 def test_context_table_renders_the_slider_the_page_table_and_the_slider_json():
     script = stage.script_data_file("c3-context-table")
-    rendered = render.context_table(cost.context_table(lengths=[1024, 8192, 65536]), src=script)
+    rendered = render.context_table(
+        cost.context_table(lengths=[1024, 8192, 65536], training_multiples=[1, 2]), src=script)
     assert set(rendered.parts) == {"", "table"} and set(rendered.scripts) == {""}
     data = rendered.scripts[""]
     [slider] = rendered.parts[""]
@@ -105,6 +106,12 @@ def test_context_table_renders_the_slider_the_page_table_and_the_slider_json():
     assert data["rows"][1]["labels"]["kv_gqa"] == "1 GiB"
     [table] = rendered.parts["table"]
     assert "| 65,536 |" in table and "KV cache, Llama 3 8B" in table
+
+
+def test_training_cost_table_reads_each_models_relative_cost():
+    [text] = render.training_cost(_context_data()).parts[""]
+    assert "| 16× | 65,536: 2.15× | 131,072: 3.00× |" in text
+    assert "5.1× as much (Llama 3 8B)" in text
 
 
 def _trained_length_data(past: float = 3.0) -> dict:
@@ -271,7 +278,8 @@ def test_c2_fails_here_when_memory_does_not_grow_as_claimed(memory, side):
 
 
 def _context_data() -> dict:
-    return cost.context_table(lengths=[2**p for p in range(10, 21)])
+    return cost.context_table(lengths=[2**p for p in range(10, 21)],
+                              training_multiples=[2**k for k in range(6)])
 
 
 def _c3(table=None, run=None):
@@ -285,7 +293,8 @@ def test_c3_holds_for_the_published_models():
     assert verdict.numbers["Llama 3 8B KV cache per token (bytes)"] == 131072
 
 
-@pytest.mark.parametrize("change", ["share", "cache", "sharing", "no rise"])
+@pytest.mark.parametrize("change", ["share", "cache", "sharing", "no rise", "cheap training",
+                                    "flat training"])
 def test_c3_stops_the_build_on_contrary_numbers(change):
     data, run = _context_data(), None
     gqa = data["rows"][5]["models"]["Llama 3 8B"]
@@ -295,6 +304,11 @@ def test_c3_stops_the_build_on_contrary_numbers(change):
         gqa["kv_cache_bytes"] += 1
     elif change == "sharing":  # shared heads that save nothing
         data["models"][1] = {**data["models"][1], "kv_heads": 32}
+    elif change == "cheap training":  # longer training hardly costs more per token
+        for row in data["training_cost"]["Llama 3 8B"]:
+            row["relative"] = 1 + (row["relative"] - 1) / 4
+    elif change == "flat training":  # per-token cost that falls at one longer length
+        data["training_cost"]["Llama 2 7B"][2]["relative"] = 1.0
     else:  # a model no worse past its training length
         run = _trained_length_data(past=1.5)
     with pytest.raises(CriterionFailed):
@@ -305,10 +319,12 @@ def _chunked_data(worst: float = 1e-7) -> dict:
     return {"tolerance": 1e-5, "rows": [{"from_plain": worst, "from_sdpa": worst / 2}]}
 
 
-def _sliding_data(errors=(1.0, 0.5, 1e-8)) -> dict:
-    result = {"error": list(errors), "weight_dropped": [0.5, 0.2, 0.0]}
-    return {"n": 64, "windows": [4, 16, 64],
-            "sequences": {"random": result, "drifting": copy.deepcopy(result)}}
+def _sliding_data(random=(5.0, 2.8, 1.2, 1e-8), drifting=(0.15, 0.06, 0.03, 1e-8)) -> dict:
+    """Errors at windows 16, 64, 256 and the whole 1,024 (the build's shape)."""
+    dropped = [0.5, 0.2, 0.1, 0.0]
+    return {"n": 1024, "windows": [16, 64, 256, 1024],
+            "sequences": {"random": {"error": list(random), "weight_dropped": dropped},
+                          "drifting": {"error": list(drifting), "weight_dropped": dropped}}}
 
 
 def _c4(chunked=None, sliding=None, side=None) -> dict:
@@ -325,9 +341,13 @@ def test_c4_fails_here_when_chunked_memory_grows_like_plain():
     assert section.c4_verdict(_c4(side=_side_data(chunked=1.8))).status == FAILS_HERE
 
 
-@pytest.mark.parametrize("data", [_c4(chunked=_chunked_data(worst=1e-3)),
-                                  _c4(sliding=_sliding_data(errors=(0.5, 1.0, 1e-8))),
-                                  _c4(sliding=_sliding_data(errors=(1.0, 0.5, 0.1)))])
+@pytest.mark.parametrize("data", [
+    _c4(chunked=_chunked_data(worst=1e-3)),
+    _c4(sliding=_sliding_data(random=(2.8, 5.0, 1.2, 1e-8))),  # error grows with the window
+    _c4(sliding=_sliding_data(drifting=(0.15, 0.06, 0.03, 0.01))),  # full window is not exact
+    _c4(sliding=_sliding_data(drifting=(0.5, 0.3, 0.03, 1e-8))),  # useless on local data
+    _c4(sliding=_sliding_data(random=(0.5, 0.2, 0.1, 1e-8))),  # loses nothing on random data
+])
 def test_c4_stops_the_build_on_an_inexact_chunk_or_window(data):
     with pytest.raises(CriterionFailed):
         section.c4_verdict(data)

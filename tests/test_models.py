@@ -77,6 +77,23 @@ def test_shapes_and_rows(model):
     torch.testing.assert_close(encoded.attentions.sum(-1), torch.ones(6, 12, n))
 
 
+def test_value_norms_are_each_heads_value_through_its_output_columns(model):
+    """‖v_j W_O^h‖ recomputed head by head from the layer's input (Kobayashi et al., 2020)."""
+    encoded = model.encode("the animal was tired.")
+    n, heads, d_head = len(encoded.tokens), 12, 32
+    assert encoded.value_norms.shape == (6, heads, n)
+    w = model.encoder.weights
+    for layer in (0, 5):
+        prefix = f"encoder.layer.{layer}.attention"
+        x = encoded.hidden_states[layer]  # the layer's input, (n, 384)
+        v = x @ w[f"{prefix}.self.value.weight"].T + w[f"{prefix}.self.value.bias"]
+        w_out = w[f"{prefix}.output.dense.weight"]
+        for h in range(heads):
+            columns = slice(h * d_head, (h + 1) * d_head)
+            expected = (v[:, columns] @ w_out[:, columns].T).norm(dim=-1)  # (n,)
+            torch.testing.assert_close(encoded.value_norms[layer, h], expected)
+
+
 def test_loader_refuses_a_file_with_the_wrong_hash(tmp_path):
     (tmp_path / "model.safetensors").write_bytes(b"not the weights")
     with pytest.raises(WeightsHashError, match=r"refusing to load .*model\.safetensors: its "
@@ -113,7 +130,7 @@ def fake_maps(tokens: list[str], it_rows: np.ndarray) -> Maps:
     layers, heads, n = it_rows.shape
     attentions = np.full((layers, heads, n, n), 1 / n)
     attentions[:, :, tokens.index("it"), :] = it_rows
-    return Maps(" ".join(tokens), tokens, attentions)
+    return Maps(" ".join(tokens), tokens, attentions, np.ones((layers, heads, n)))
 
 
 def test_referent_heads_count_follow_and_opposite():
@@ -174,6 +191,7 @@ def test_the_counts_at_a_margin_are_a_subset(maps_data):
     assert per_head.shape == (6, 12) and per_head.max() <= n_pairs
     assert per_head.sum() == sum(p["follows"] for p in maps_data["pairs"])
     assert sum(maps_data["mean_share"].values()) == pytest.approx(1, abs=1e-5)
+    assert sum(maps_data["mean_added_share"].values()) == pytest.approx(1, abs=1e-5)
     assert 0 <= maps_data["heads_mostly_special"] <= heads
 
 

@@ -239,6 +239,18 @@ def test_the_ledger_shows_criterion_verdict_and_numbers(toy):
                                                                   {"count": 4})
     ledger = (out / "include/ledger.md").read_text()
     assert "four squares" in ledger and "count = 4" in ledger and "ledger-holds" in ledger
+    assert row["by_construction"] is False and "By construction" not in ledger
+
+
+def test_the_ledger_marks_a_criterion_that_holds_by_construction(toy):
+    registry = toy_registry()
+    registry = Registry(registry.experiments, registry.evidence,
+                        (replace(registry.claims[0], by_construction=True),))
+    out = toy / "build"
+    build(toy, out, log=lambda m: None, registry=registry)
+    row, = json.loads((out / "site/evidence.json").read_text())
+    assert row["by_construction"] is True
+    assert "By construction" in (out / "include/ledger.md").read_text()
 
 
 def failing(data):

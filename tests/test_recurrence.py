@@ -379,8 +379,10 @@ def tiny_data(tiny_run):
         RECALL: published(tiny_run),
         EPOCHS: published(experiments.epoch_times(**{**config, "train_size": 64})),
     }
-    data[WORK_SPAN] = published(experiments.work_span(upstream={FORWARD: data[FORWARD]},
-                                                      accelerator=ACCELERATOR))
+    rate = {"matmul_flops_per_second": 1e11, "matmul_size": 1024,
+            "machine": data[FORWARD]["machine"]}
+    data[WORK_SPAN] = published(experiments.work_span(
+        upstream={FORWARD: data[FORWARD], "c1-time-sweep": rate}, accelerator=ACCELERATOR))
     return data
 
 

@@ -160,13 +160,17 @@ class Encoded:
     """One sentence through the encoder.
 
     hidden_states: (n_layers + 1, n, d), the embeddings then each layer's output;
-    attentions: (n_layers, n_heads, n, n), row i = how token i weighs every token.
+    attentions: (n_layers, n_heads, n, n), row i = how token i weighs every token;
+    value_norms: (n_layers, n_heads, n), the size of what token j adds through a head per
+    unit of weight: its value vector through the head's slice of the output projection,
+    ‖v_j W_O^h‖ (Kobayashi et al., 2020). Weight times this is what j contributes.
     """
 
     tokens: list[str]
     ids: list[int]
     hidden_states: torch.Tensor
     attentions: torch.Tensor
+    value_norms: torch.Tensor
 
 
 class BertEncoder:
@@ -238,8 +242,9 @@ class BertEncoder:
         return F.layer_norm(x, x.shape[-1:], self.weights[f"{name}.weight"],
                             self.weights[f"{name}.bias"], eps=self.config.layer_norm_eps)
 
-    def _layer(self, x: torch.Tensor, i: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """One encoder layer: attention, add & norm, feed-forward, add & norm."""
+    def _layer(self, x: torch.Tensor, i: int) -> tuple[torch.Tensor, ...]:
+        """One encoder layer: attention, add & norm, feed-forward, add & norm. Returns the
+        output (n, d), the weights (n_heads, n, n) and the value norms (n_heads, n)."""
         n, d = x.shape  # tokens, model width
         n_heads = self.config.n_heads
         d_head = d // n_heads
@@ -257,16 +262,24 @@ class BertEncoder:
         # (n_heads, n, d_head) and (n_heads, n, n)
         blended, weights = attention_torch(q, k, v, return_weights=True)
         blended = blended.transpose(0, 1).reshape(n, d)  # heads side by side again: (n, d)
+        # The output projection reads head h's columns h*d_head..(h+1)*d_head: (d, h, d_head).
+        w_out = self.weights[f"{prefix}.attention.output.dense.weight"].view(d, n_heads, d_head)
+        value_norms = torch.einsum("hnk,dhk->hnd", v, w_out).norm(dim=-1)  # (n_heads, n)
         x = self._layer_norm(x + self._linear(blended, f"{prefix}.attention.output.dense"),
                              f"{prefix}.attention.output.LayerNorm")
         hidden = F.gelu(self._linear(x, f"{prefix}.intermediate.dense"))  # (n, d_ff), exact erf
         x = self._layer_norm(x + self._linear(hidden, f"{prefix}.output.dense"),
                              f"{prefix}.output.LayerNorm")
-        return x, weights
+        return x, weights, value_norms
 
-    @torch.no_grad()
     def forward(self, ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """ids (n,) int64 -> hidden_states (n_layers + 1, n, d), attentions (n_layers, h, n, n)."""
+        hidden_states, attentions, _ = self.trace(ids)
+        return hidden_states, attentions
+
+    @torch.no_grad()
+    def trace(self, ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """`forward`, plus each layer's value norms (n_layers, h, n) (see `Encoded`)."""
         require_token_ids("ids", ids, self.config.vocab_size)
         require_ndim("ids", ids, 1, "(n,)")
         (n,) = ids.shape  # tokens
@@ -282,16 +295,17 @@ class BertEncoder:
         # Finite weights can still overflow (huge values): each output is checked, O(n d),
         # so the message says where.
         require_no_overflow("hidden state after the embeddings", x)
-        hidden_states, attentions = [x], []
+        hidden_states, attentions, value_norms = [x], [], []
         for i in range(self.config.n_layers):
             try:
-                x, weights = self._layer(x, i)
+                x, weights, norms = self._layer(x, i)
             except ValueError as error:  # attention's own overflow checks: say which layer
                 raise ValueError(f"encoder.layer.{i}: {error}") from error
             require_no_overflow(f"hidden state after encoder.layer.{i}", x)
             hidden_states.append(x)
             attentions.append(weights)
-        return torch.stack(hidden_states), torch.stack(attentions)
+            value_norms.append(norms)
+        return torch.stack(hidden_states), torch.stack(attentions), torch.stack(value_norms)
 
     __call__ = forward
 
@@ -335,8 +349,8 @@ class MiniLM:
             raise ValueError(f"text is {len(ids)} tokens long with [CLS] and [SEP]: the model "
                              f"takes at most {limit}")
         with single_thread():
-            hidden_states, attentions = self.encoder(torch.tensor(ids, dtype=torch.int64))
-        return Encoded(tokens, ids, hidden_states, attentions)
+            traced = self.encoder.trace(torch.tensor(ids, dtype=torch.int64))
+        return Encoded(tokens, ids, *traced)
 
 
 def load_minilm(model_dir: Path | None = None, expected_sha256: str = MINILM_SHA256) -> MiniLM:

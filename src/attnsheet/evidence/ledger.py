@@ -70,11 +70,20 @@ def render_markdown(registry: Registry, manifest: dict, verdicts: dict) -> str:
         detail += f"<br><small>{numbers}</small>" if numbers else ""
         lines.append(
             f'| <span id="{claim.id.lower()}"></span>[{claim.id}]({claim.page}) | '
-            f"{claim.text} | {claim.criterion or '–'} | "
+            f"{claim.text} | {_criterion(claim)} | "
             f"{'<br>'.join(links) or 'none yet'} | "
             f'<span class="ledger-{css}">{state}</span>{detail} |'
         )
     return "\n".join(lines) + "\n"
+
+
+BY_CONSTRUCTION = ("*By construction: this checks that the code does what the claim says; "
+                   "only a bug could make it fail.*")
+
+
+def _criterion(claim: Claim) -> str:
+    text = claim.criterion or "–"
+    return f"{BY_CONSTRUCTION} {text}" if claim.by_construction else text
 
 
 def verdict_note(claim: Claim, verdict: Verdict | None) -> str:
@@ -109,6 +118,7 @@ def render_json(registry: Registry, manifest: dict, verdicts: dict) -> str:
             "claim": claim.text,
             "page": page_url(claim.page),
             "criterion": claim.criterion,
+            "by_construction": claim.by_construction,
             "verdict": status(verdict),
             "numbers": dict(verdict.numbers) if verdict else {},
             "reason": verdict.reason if verdict else "",

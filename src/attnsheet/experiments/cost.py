@@ -239,11 +239,30 @@ def context_rows(models: list[dict], device: dict, lengths: list[int]) -> list[d
     return rows
 
 
-def context_table(*, lengths: list[int]) -> dict:
+def causal_flops_per_token(model: dict, n: int) -> float:
+    """FLOPs per token of a causal forward pass over n tokens, the masked half of the n^2
+    part skipped. Training costs about 3x the forward pass (forward plus backward), at every
+    length alike, so ratios of this are ratios of training cost per token."""
+    flops, quadratic = forward_flops(model, n)
+    return (flops - quadratic / 2) / n
+
+
+def training_cost(model: dict, multiples: list[int]) -> list[dict]:
+    """Per-token compute of training at multiples of the model's pretraining length,
+    relative to its pretraining length."""
+    base = causal_flops_per_token(model, model["trained_context"])
+    return [{"multiple": k, "n": k * model["trained_context"],
+             "relative": causal_flops_per_token(model, k * model["trained_context"]) / base}
+            for k in multiples]
+
+
+def context_table(*, lengths: list[int], training_multiples: list[int]) -> dict:
     """What a context of n tokens costs two published models on one A100: compute, the
-    key/value cache (with and without grouped-query attention) and the avoidable score table."""
+    key/value cache (with and without grouped-query attention) and the avoidable score table;
+    and what training each at longer sequences than it was pretrained on costs per token."""
     models = [LLAMA2_7B, LLAMA3_8B]
-    return {"models": models, "device": A100, "rows": context_rows(models, A100, lengths)}
+    return {"models": models, "device": A100, "rows": context_rows(models, A100, lengths),
+            "training_cost": {m["name"]: training_cost(m, training_multiples) for m in models}}
 
 
 def markov_source(vocab: int, seed: int, sharpness: float = 2.5):

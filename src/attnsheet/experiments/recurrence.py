@@ -82,12 +82,12 @@ def work_span_rows(timing: dict, accelerator: dict, core_flops: float) -> dict:
 
 
 def work_span(*, upstream: dict, accelerator: dict) -> dict:
-    """R1(c): `work_span_rows` with one core's matrix-multiply rate measured here."""
-    with measure.measuring(1):
-        rate = measure.matmul_flops_per_second()
-        machine = measure.machine(1)
-    return {**work_span_rows(upstream["r1-forward-times"], accelerator, rate),
-            "machine": machine}
+    """R1(c): `work_span_rows` with one core's matrix-multiply rate as the cost page measured
+    it (c1-time-sweep, one thread): one measurement of the rate for the whole site."""
+    sweep = upstream["c1-time-sweep"]
+    return {**work_span_rows(upstream["r1-forward-times"], accelerator,
+                             sweep["matmul_flops_per_second"]),
+            "matmul_size": sweep["matmul_size"], "machine": sweep["machine"]}
 
 
 def gradients(n: int, d: int, scales: list[float], seed: int, n_sequences: int = 4) -> dict:

@@ -535,4 +535,23 @@ def it_blend(data) -> Rendered:
         + ", ".join(f"{value:.2f} {name}" for value, name in blend[:3])
         + "."
     )
-    return Rendered(parts={"": [Figure(draw, alt, caption)]})
+    return Rendered(parts={"": [Figure(draw, alt, caption), weight_against_intake(data)]})
+
+
+def weight_against_intake(data) -> str:
+    """Each token group's mean share of the weight from "it" beside its mean share of what
+    the heads add to "it" (weight x value norm, Kobayashi et al., 2020)."""
+    weight, added = data["mean_share"], data["mean_added_share"]
+    rows = [[name, f"{weight[name]:.0%}", f"{added[name]:.0%}"] for name in data["group_order"]]
+    special = data["group_order"][0]
+    return (
+        f"A weight only says how much of a token's value vector is taken, not how large that "
+        f"vector is. Multiplying each weight by the size of the token's value after the "
+        f"head's output projection gives what the token actually adds to <em>it</em> "
+        f"(the norm-based reading of [Kobayashi et al., 2020](references.md#kobayashi-2020)). "
+        f"{special} hold {weight[special]:.0%} of the weight but supply "
+        f"{added[special]:.0%} of what is added: their value vectors are small, so weight "
+        f"parked on them changes <em>it</em> little.\n\n"
+        + markdown_table(["tokens", "share of the weight from “it”",
+                          "share of what is added to “it”"], rows)
+    )

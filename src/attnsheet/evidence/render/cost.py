@@ -312,6 +312,30 @@ def slider_html(data: dict, rows: list[dict], start: int, src: str) -> str:
     )
 
 
+def training_cost(data: dict) -> Rendered:
+    """Per-token training compute of the two published models at multiples of their
+    pretraining lengths, relative to the pretraining length."""
+    costs = data["training_cost"]
+    names = list(costs)
+    multiples = [row["multiple"] for row in costs[names[0]]]
+    header = ["length, × pretraining"] + [f"{name} (n, cost per token)" for name in names]
+    rows = [[f"{k}×"] + [f"{costs[name][i]['n']:,}: {costs[name][i]['relative']:.2f}×"
+                         for name in names]
+            for i, k in enumerate(multiples)]
+    longest = {name: costs[name][-1] for name in names}
+    text = (
+        "What training on longer sequences costs per token, from the same FLOP formula "
+        "(causal, the masked half skipped; the backward pass costs about twice the forward for "
+        "both parts, so the ratio is also the training cost's). Pretraining lengths: "
+        + ", ".join(f"{name} {costs[name][0]['n']:,}" for name in names) + ". At "
+        f"{multiples[-1]}× the pretraining length each token costs "
+        + " and ".join(f"{longest[name]['relative']:.1f}× as much ({name})" for name in names)
+        + ": the n² part makes every added position dearer than the last.\n\n"
+        + markdown_table(header, rows)
+    )
+    return Rendered(parts={"": [text]})
+
+
 def trained_length(data: dict) -> Rendered:
     """Loss by position of the model trained at one length, scored past it."""
     losses, trained = data["loss_by_position"], data["trained"]

@@ -289,7 +289,7 @@ def work_span(data: dict) -> Rendered:
     at = {r["forward"]: r for r in rows if r["n"] == longest}
     there = bound_crossing(data, "bound_accelerator")
     slowed = bound_crossing(data, "bound_accelerator_slack")
-    slack = data["attention_slack"]
+    slack, size = data["attention_slack"], data["matmul_size"]
     table = markdown_table(
         ["n", "forward", "work", "span (steps)", "measured here, 1 thread",
          "bound, 1 core", "measured / bound", f"bound here, {data['cores']} cores",
@@ -311,8 +311,9 @@ def work_span(data: dict) -> Rendered:
         f"takes at least max(W / (P r), S ℓ) on P units of rate r whose dependent operations "
         f"take ℓ each, and a good schedule comes within the sum of the two "
         f"[(Brent, 1974)](references.md#brent-1974). Here r = "
-        f"{data['core_flops'] / 1e9:.0f} GFLOP/s per core (measured), P = {data['cores']}, and "
-        f"ℓ = {_microseconds(data['step_latency'])}, read off torch.nn.RNN itself (its time per "
+        f"{data['core_flops'] / 1e9:.0f} GFLOP/s per core (one {size:,} × {size:,} matrix "
+        f"product, timed once for the whole site on the [cost page](cost.md#the-work)), "
+        f"P = {data['cores']}, and ℓ = {_microseconds(data['step_latency'])}, read off torch.nn.RNN itself (its time per "
         f"operation of its chain at n = {data['latency_from']['n']:,}; so its bound matches its "
         f"measurement by construction). Attention's one-thread time at n = {longest:,} was "
         f"{slack:.1f}× its one-core bound: its softmax, memory traffic and fixed costs are not "

@@ -12,6 +12,7 @@ MEASURE_THREADS = 1
 TIME_FIT_FROM_MULTIPLE = 16  # C1's time fit starts at n = 16 d, where n >> d
 MEMORY_FIT_FROM = 1024  # C2's memory fit: the lengths where fixed costs weigh little
 TRAINED_LENGTH = 32  # C3(c): the sequence length the small model is trained at
+SLIDING_N = 1024  # C4: the length of the sequences the sliding window is scored on
 
 EXPERIMENTS: tuple[Experiment, ...] = (
     Experiment("c1-flop-check", "attnsheet.experiments.cost:flop_check",
@@ -26,7 +27,8 @@ EXPERIMENTS: tuple[Experiment, ...] = (
                 "threads": MEASURE_THREADS},
                timing=True),
     Experiment("c3-context-table", "attnsheet.experiments.cost:context_table",
-               {"lengths": [2**p for p in range(10, 21)]}),
+               {"lengths": [2**p for p in range(10, 21)],
+                "training_multiples": [2**k for k in range(6)]}),
     Experiment("c3-trained-length", "attnsheet.experiments.cost:trained_length",
                {"vocab": 16, "trained": TRAINED_LENGTH, "d_model": 64, "heads": 4, "layers": 2,
                 "steps": 400, "batch": 64, "lr": 3e-3, "seed": 0, "evaluate_multiple": 4,
@@ -41,7 +43,7 @@ EXPERIMENTS: tuple[Experiment, ...] = (
                    {"n": 1000, "chunk": 4096, "mask": "random"},
                ]}),
     Experiment("c4-sliding-window-error", "attnsheet.experiments.cost:sliding_window_error",
-               {"n": 1024, "windows": [16, 64, 256, 1024], "correlation": 0.98}),
+               {"n": SLIDING_N, "windows": [16, 64, 256, SLIDING_N], "correlation": 0.98}),
     Experiment("c4-side-by-side", "attnsheet.experiments.cost:side_by_side",
                {"lengths": [512, 1024, 2048, 4096], "repeats": 3, "chunk_size": 512,
                 "query_chunk_size": 2048, "window": 256, "threads": MEASURE_THREADS},
@@ -71,6 +73,10 @@ EVIDENCE: tuple[Evidence, ...] = (
              "to 1M tokens (the slider, its JSON, and the same numbers as a table).",
              render=_RENDER + "context_table", data=("c3-context-table",),
              params={"src": script_data_file(CONTEXT)}),
+    Evidence("c3-training-cost", "cost.md#trained-length",
+             "Per-token training compute of Llama 2 7B and Llama 3 8B at 1 to 32 times "
+             "their pretraining lengths.",
+             render=_RENDER + "training_cost", data=("c3-context-table",)),
     Evidence("c3-trained-length", "cost.md#trained-length",
              "A small transformer trained at one length, its loss at every position of "
              "sequences four times as long.",
@@ -103,10 +109,19 @@ LINEAR_MEMORY_MAX = 1.4
 # C3: past its training length a model's loss rises at least this much (mean loss over
 # positions L..4L against L/2..L).
 PAST_TRAINED_RISE = 1.5
+# C3(c): why training stops at a length: per-token training compute at this multiple of a
+# model's pretraining length (Llama 3 8B: 8k -> 128k, the window Llama 3.1 was extended to)
+# is at least this multiple of the compute at its pretraining length.
+TRAINING_STRETCH, TRAINING_COST_RISE = 16, 2.0
 
-# C4: a window that covers every token is full attention again (relative error), and
-# chunked attention's peak memory exponent is at least this much below plain attention's.
+# C4: a window that covers every token is full attention again (relative error, a check of
+# the implementation); a window of SLIDING_WINDOW keys is a usable approximation where
+# nearby tokens carry what matters (the drifting sequence: relative error at most
+# LOCAL_ERROR_MAX) and a poor one where they do not (the random sequence: at least
+# NONLOCAL_ERROR_MIN); chunked attention's peak memory exponent is at least
+# CHUNKED_MEMORY_GAP below plain attention's.
 FULL_WINDOW_ERROR = 1e-5
+SLIDING_WINDOW, LOCAL_ERROR_MAX, NONLOCAL_ERROR_MIN = 64, 0.1, 0.5
 CHUNKED_MEMORY_GAP = 0.5
 
 
@@ -179,6 +194,15 @@ def c3_verdict(data: dict) -> Verdict:
     must(ratio == shared[1] / shared[0],
          f"sharing key/value heads {shared[1]} ways divides the cache by {ratio}, not "
          f"{shared[1] / shared[0]}")
+    stretched = {name: next(row["relative"] for row in rows_ if row["multiple"]
+                            == TRAINING_STRETCH) for name, rows_ in table["training_cost"].items()}
+    for name, rows_ in table["training_cost"].items():
+        relative = [row["relative"] for row in rows_]
+        must(all(later > earlier for earlier, later in zip(relative, relative[1:])),
+             f"{name}'s per-token training compute does not rise with the length: {relative}")
+    must(stretched[gqa] >= TRAINING_COST_RISE,
+         f"training {gqa} at {TRAINING_STRETCH}× its pretraining length costs "
+         f"{stretched[gqa]:.2f}× per token, under {TRAINING_COST_RISE}×")
     trained, losses = run["trained"], run["loss_by_position"]
     inside = sum(losses[trained // 2:trained]) / (trained - trained // 2)
     past = sum(losses[trained:]) / (len(losses) - trained)
@@ -194,13 +218,16 @@ def c3_verdict(data: dict) -> Verdict:
         f"{gqa} KV cache per token (bytes)": int(first["models"][gqa]["kv_cache_bytes"]
                                                   / first["n"]),
         f"{mha} KV cache at {last['n']:,} (GiB)": round(cache_at_1m / 2**30, 1),
+        f"training per token at {TRAINING_STRETCH}× the pretraining length (×)":
+            {name: round(value, 2) for name, value in stretched.items()},
         "loss inside / past the trained length": [round(inside, 3), round(past, 3)],
     }, f"the n² part is over half of a forward pass from n = {half:,} on (from "
        f"{f'n = {half_causal:,}' if half_causal else 'no listed n'} when a causal model skips "
        f"the masked half); the key/value "
-       f"cache grows like n (sharing heads {shared[1]} ways cuts it {ratio:.0f}×); a model "
-       f"trained on {trained} tokens scores {past:.2f} nats past them against {inside:.2f} "
-       f"inside")
+       f"cache grows like n (sharing heads {shared[1]} ways cuts it {ratio:.0f}×); training "
+       f"{gqa} at {TRAINING_STRETCH}× its pretraining length would cost "
+       f"{stretched[gqa]:.1f}× as much per token; a model trained on {trained} tokens "
+       f"scores {past:.2f} nats past them against {inside:.2f} inside")
 
 
 def c4_verdict(data: dict) -> Verdict:
@@ -216,18 +243,27 @@ def c4_verdict(data: dict) -> Verdict:
              f"sliding-window error does not shrink as the window grows ({name}): {errors}")
         must(errors[-1] <= FULL_WINDOW_ERROR,
              f"a full window is off by {errors[-1]:.2e} ({name}), not full attention")
+    at_window = {name: result["error"][sliding["windows"].index(SLIDING_WINDOW)]
+                 for name, result in sliding["sequences"].items()}
+    must(at_window["drifting"] <= LOCAL_ERROR_MAX,
+         f"a {SLIDING_WINDOW}-key window is off by {at_window['drifting']:.1%} on the drifting "
+         f"sequence, more than {LOCAL_ERROR_MAX:.0%}: no use even where neighbours matter")
+    must(at_window["random"] >= NONLOCAL_ERROR_MIN,
+         f"a {SLIDING_WINDOW}-key window is off by only {at_window['random']:.1%} on the random "
+         f"sequence: the experiment does not show what a window loses")
     exponents = data["c4-side-by-side"]["memory_exponent"]
     gap = exponents["plain"] - exponents["chunked"]
     numbers = {"chunked worst difference": worst,
-               "smallest window's error (random)": round(sliding["sequences"]["random"]
-                                                          ["error"][0], 3),
+               f"{SLIDING_WINDOW}-key window's error (drifting, random)":
+                   [round(at_window["drifting"], 3), round(at_window["random"], 3)],
                "plain memory exponent": round(exponents["plain"], 3),
                "chunked memory exponent": round(exponents["chunked"], 3)}
     if gap >= CHUNKED_MEMORY_GAP:
         return Verdict(HOLDS, numbers,
                        f"chunked attention matches plain attention and SDPA within "
-                       f"{check['tolerance']:.0e}, the sliding window's error shrinks to ~0 at "
-                       f"a full window, and chunked memory grows like "
+                       f"{check['tolerance']:.0e}; a {SLIDING_WINDOW}-key window is off by "
+                       f"{at_window['drifting']:.0%} where neighbours resemble each other and "
+                       f"{at_window['random']:.0%} where they do not; chunked memory grows like "
                        f"n^{exponents['chunked']:.2f} against plain's n^{exponents['plain']:.2f}")
     return Verdict(FAILS_HERE, numbers,
                    f"chunked attention is exact, but its peak memory grew like "
@@ -240,8 +276,8 @@ CLAIMS: tuple[Claim, ...] = (
           "All-to-all attention work grows with the square of the length: double n, about 4x work.",
           ("cost-doubling-snippet", "c1-flop-check", "c1-time-sweep"),
           criterion=(
-              "Deterministic: the FLOPs torch's FlopCounterMode counts in the library's "
-              "multi-head attention equal the formula (projections 8nd², scores and blend "
+              "By construction (a check of the formula): the FLOPs torch's FlopCounterMode "
+              "counts in the library's multi-head attention equal the formula (projections 8nd², scores and blend "
               "4n²d) exactly at every length. Measured: plain attention's time, fitted over "
               f"n ≥ {TIME_FIT_FROM_MULTIPLE} d, grows like n^p with "
               f"{TIME_EXPONENT_BAND[0]} ≤ p ≤ {TIME_EXPONENT_BAND[1]} "
@@ -260,12 +296,15 @@ CLAIMS: tuple[Claim, ...] = (
     Claim("C3", "cost.md",
           "Attention's growing cost bounds how much text a model reads at once: its n² compute, "
           "its key/value cache, and the length it can afford to be trained at.",
-          ("c3-context-table", "c3-trained-length"),
+          ("c3-context-table", "c3-training-cost", "c3-trained-length"),
           criterion=(
               "Computed from published configurations (Llama 2 7B, Llama 3 8B): the n² part's "
               "share of a forward pass grows with every listed length and passes half; the "
               "key/value cache grows exactly like n and shared key/value heads divide it by "
-              "the sharing factor. Trained here (deterministic, seeded): a model trained on "
+              "the sharing factor; training per token costs more at every longer length, "
+              f"and {TRAINING_STRETCH}× Llama 3 8B's pretraining length costs at least "
+              f"{TRAINING_COST_RISE:g}× as much per token. "
+              "Trained here (deterministic, seeded): a model trained on "
               f"{TRAINED_LENGTH}-token sequences has a mean loss past that length at least "
               f"{PAST_TRAINED_RISE}× its loss just inside it."),
           predicate=c3_verdict),
@@ -275,7 +314,11 @@ CLAIMS: tuple[Claim, ...] = (
           criterion=(
               "Deterministic: chunked attention equals plain attention and SDPA within the "
               "stated float32 tolerance in every case; the sliding window's error shrinks as "
-              f"the window grows and is at most {FULL_WINDOW_ERROR:.0e} at a full window. "
+              f"the window grows and is at most {FULL_WINDOW_ERROR:.0e} at a full window "
+              f"(both checks of the implementations). Seeded: a {SLIDING_WINDOW}-key window "
+              f"(of {SLIDING_N:,}) is within {LOCAL_ERROR_MAX:.0%} of full attention on a sequence "
+              f"whose neighbours resemble each other and off by at least "
+              f"{NONLOCAL_ERROR_MIN:.0%} on a random one. "
               "Measured: chunked attention's peak-memory exponent is at least "
               f"{CHUNKED_MEMORY_GAP} below plain attention's in the side-by-side run."),
           predicate=c4_verdict),

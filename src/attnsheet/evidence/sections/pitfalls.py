@@ -173,7 +173,7 @@ CLAIMS: tuple[Claim, ...] = (
                     "block's Jacobian is nonzero for every (output, input) pair without a "
                     "mask, and with a causal mask exactly zero above the diagonal and nonzero "
                     "on and below it.",
-          predicate=order_and_mask),
+          predicate=order_and_mask, by_construction=True),
     Claim("P3", "pitfalls.md",
           "Attention did not replace neural networks: a transformer is still weights and "
           "nonlinearities.",
@@ -181,7 +181,7 @@ CLAIMS: tuple[Claim, ...] = (
           criterion="Counted by module type in a layer the size of the original "
                     "transformer's, most parameters (more than half) sit in torch.nn.Linear "
                     "layers, plain weighted sums; the rest are the layer norms'.",
-          predicate=linear_majority),
+          predicate=linear_majority, by_construction=True),
     Claim("P4", "pitfalls.md",
           "The full mechanics are not here by design; the page points to where they are "
           "shown in code, and the notebooks go deeper.",
@@ -190,5 +190,5 @@ CLAIMS: tuple[Claim, ...] = (
           criterion="The pointer section links to sections that show the attention, block "
                     "and positions code, and to every notebook; each page a notebook deepens "
                     "links to it. (The build executes every notebook; a failing cell stops it.)",
-          predicate=pointers),
+          predicate=pointers, by_construction=True),
 )

@@ -83,7 +83,7 @@ EXPERIMENTS: tuple[Experiment, ...] = (
     Experiment(FORWARD, _EXPERIMENTS + "forward_times",
                {"lengths": [2 ** i for i in range(4, 13)], "d": 64, "seed": 0}, timing=True),
     Experiment(WORK_SPAN, _EXPERIMENTS + "work_span", {"accelerator": ACCELERATOR},
-               timing=True, reads=(FORWARD,)),
+               timing=True, reads=(FORWARD, "c1-time-sweep")),
     Experiment(RECORDED_RUNS, _EXPERIMENTS + "recorded_runs", inputs=("recorded/*.json",)),
     Experiment(GRADIENTS, _EXPERIMENTS + "gradients",
                {"n": 128, "d": 32, "scales": [0.5, 1.0, 1.5, 2.0], "seed": 0}),

@@ -118,7 +118,7 @@ CLAIMS: tuple[Claim, ...] = (
                     "batch, one sequence, a causal mask), and its parameters split into "
                     "attention projections 4(d² + d), feed-forward 2·d·d_ff + d_ff + d and "
                     "layer norms 4d, which add up to the whole block.",
-          predicate=block_parts),
+          predicate=block_parts, by_construction=True),
     Claim("T2", "transformer.md",
           "Direct links and parallelism let transformers train fast and use long context.",
           ("t2-epoch-time", "r3b-recall-uniform"),
