@@ -320,7 +320,7 @@ for pattern, scores in pattern_scores.items():
     layer, head = divmod(best, heads_per_layer)
     chosen[pattern] = (layer, head)
     unit = " bits" if pattern == "broad" else ""
-    head_name = f"L{layer} H{head}"
+    head_name = f"L{layer + 1} H{head + 1}"  # numbered from 1, as on the site
     best_score = float(scores.flatten()[best])
     print(f"{pattern:<15} {head_name:>10} {best_score:>10.2f}"
           f"{unit:<5} {float(scores.median()):>7.2f}")
@@ -351,7 +351,7 @@ print(attentions[layer, head][the][:, the])
 fig, axes = plt.subplots(2, 3, figsize=(10, 6.9), layout="constrained")
 for ax, (pattern, (layer, head)) in zip(axes.flat, chosen.items()):
     image = ax.imshow(attentions[layer, head], cmap="viridis", vmin=0, vmax=1)
-    ax.set_title(f"{pattern}: layer {layer}, head {head}", fontsize=11)
+    ax.set_title(f"{pattern}: layer {layer + 1}, head {head + 1}", fontsize=11)
     ax.set_xticks(range(n_tok), tokens, rotation=90, fontsize=10)
     ax.set_yticks(range(n_tok), tokens, fontsize=10)
 for ax in axes[1]:

@@ -50,6 +50,10 @@ def counts(claims, verdicts: dict) -> dict[str, int]:
 def render_markdown(registry: Registry, manifest: dict, verdicts: dict) -> str:
     """The ledger table: `ID | claim | criterion | evidence | verdict`."""
     tally = ", ".join(f"{n} {s}" for s, n in counts(registry.claims, verdicts).items() if n)
+    built_in = sum(c.by_construction and status(verdicts.get(c.id)) == HOLDS
+                   for c in registry.claims)
+    if built_in:  # say how many of those that hold could fail only through a bug
+        tally = tally.replace(f" {HOLDS}", f" {HOLDS} ({built_in} by construction)", 1)
     lines = [
         f"**{len(registry.claims)} claims: {tally}.**",
         "",

@@ -20,6 +20,7 @@ from __future__ import annotations
 import functools
 import math
 
+from ..hardware import A100_MEMORY_BYTES, A100_NAME, A100_TENSOR_FLOPS
 from . import measure
 
 HEAD_SIZE = 64  # d of the measured single head: the size of one head in many models
@@ -36,9 +37,9 @@ LLAMA2_7B = {"name": "Llama 2 7B", "layers": 32, "heads": 32, "kv_heads": 32, "h
 LLAMA3_8B = {"name": "Llama 3 8B", "layers": 32, "heads": 32, "kv_heads": 8, "head_size": 128,
              "d_model": 4096, "d_ff": 14336, "trained_context": 8192}
 # The accelerator the compute is priced on: an A100's peak dense matrix-multiply rate in
-# fp16/bf16 (312 TFLOP/s, as Dao, 2023, states it) and its larger memory.
-# Its memory: 80 GiB (81,920 MiB), though the product is sold as "80GB".
-A100 = {"name": "NVIDIA A100 80GB", "peak_flops": 312e12, "memory_bytes": 80 * 2**30}
+# fp16/bf16 and its larger memory (attnsheet.hardware).
+A100 = {"name": f"{A100_NAME} 80GB", "peak_flops": A100_TENSOR_FLOPS,
+        "memory_bytes": A100_MEMORY_BYTES}
 
 METHODS = ("plain", "chunked", "sliding window", "SDPA")
 

@@ -341,7 +341,8 @@ What the numbers say, computed from the weights above:
   head is {animal_main[top]:.2f} ({_head(top)}); with *wide* that head gives *animal*
   {animal_twin[top]:.2f} and *street* {street_twin[top]:.2f}, so {top_verdict}.
 - **{share['[CLS] and [SEP]']:.0%} of the weight from *it* lands on [CLS] and [SEP]**, on
-  average, tokens that carry no meaning of their own, and {share['punctuation']:.0%} on
+  average, markers the tokenizer adds rather than words of the sentence (weight parked there
+  acts much like "no update"; [Clark et al., 2019](references.md#clark-2019)), and {share['punctuation']:.0%} on
   the punctuation ({punctuation_tokens}); in
   {data['heads_mostly_special']} of {n_all} heads [CLS] and [SEP] get more than half.
 """
@@ -496,7 +497,7 @@ def it_blend(data) -> Rendered:
 
         figure, axes = plt.subplots(figsize=(8.2, 3.4))
         left = np.zeros(n_layers)
-        # The meaningless tokens in the muted colour, the five other groups in the series'.
+        # The tokenizer's markers in the muted colour, the five other groups in the series'.
         fills = [colors["muted"]] + [colors["series"][i] for i in (4, 3, 2, 0, 1)]
         for g, (name, colour) in enumerate(zip(names, fills)):
             axes.barh(range(n_layers), means[:, g], left=left, color=colour, label=name,

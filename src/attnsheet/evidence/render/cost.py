@@ -372,8 +372,9 @@ def trained_length(data: dict) -> Rendered:
         f"sequences {len(losses) // trained} times as long. Inside its training length its "
         f"loss is {inside:.2f} nats (the source allows {data['entropy_rate']:.2f}); past it, "
         f"<strong>{past:.2f}</strong>, worse than guessing ({data['uniform_loss']:.2f}). "
-        f"Positions it never saw in training are not understood: with these sinusoidal "
-        f"positions, the length a model was trained at is its working window."
+        f"Past position {trained} it meets positions, and spans of attention, that it never "
+        f"saw in training; for this small model with sinusoidal positions, the length it was "
+        f"trained at is its working window."
     )
     return Rendered(parts={"": [Figure(draw, alt, caption)]})
 
@@ -418,7 +419,9 @@ def sliding_window_error(data: dict) -> Rendered:
         f"weight that lies beyond the window. *Error*: ‖local − full‖ / ‖full‖. On random "
         f"vectors, where attention spreads everywhere, a {small}-token window drops "
         f"{random['weight_dropped'][0]:.0%} of the weight, and its answer is off by "
-        f"{random['error'][0]:.0%} of the full answer's size. On a slowly drifting sequence "
+        f"{random['error'][0]:.0%} of the full answer's size (more than 100 %: full "
+        f"attention averages random values into a short vector, while a few nearby keys "
+        f"give a long one). On a slowly drifting sequence "
         f"(q = k = v, each token correlated {data['correlation']} with the one before), where "
         f"the weight stays near the diagonal, the same window is {drifting['error'][0]:.0%} "
         f"off.{full}\n\n"

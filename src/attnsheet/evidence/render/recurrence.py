@@ -320,7 +320,9 @@ def work_span(data: dict) -> Rendered:
         f"in the model. A lower bound cannot by itself order two run times, so the comparison "
         f"below is made twice. On an "
         f"{accelerator['name']} ({accelerator['peak_flops'] / 1e12:.1f} TFLOP/s, its "
-        f"float32 peak as NVIDIA publishes it, quoted by [Dao (2023)](references.md#dao-2023); "
+        f"float32 peak without tensor cores as NVIDIA publishes it, quoted by "
+        f"[Dao (2023)](references.md#dao-2023); the [cost page](cost.md#context-window) uses "
+        f"its 16-bit tensor-core rate, {accelerator['tensor_core_flops'] / 1e12:.0f} TFLOP/s; "
         f"ℓ = "
         f"{_microseconds(accelerator['step_latency'])} per dependent operation, an assumption, "
         f"not a measurement) the bounds put attention below {crossing(there)}: the RNN's "
@@ -595,8 +597,10 @@ def gradient(gradients: dict, recall_data: dict, *, experiment: str) -> Rendered
         honest = (
             f" At scale {', '.join(f'{s:g}' for s in lasting)} it did not fade within {n} steps "
             f"(it ended at {', '.join(sci(ratio[s]) for s in lasting)} times its start, about "
-            f"flat per step): larger recurrent weights keep the gradient from vanishing, and "
-            f"much larger ones make it grow (explode) instead. "
+            f"flat per step): larger recurrent weights multiply the gradient up while tanh's "
+            f"flattening slopes cut it down, and here the two roughly cancel; weights large "
+            f"enough to win make it grow instead (it explodes; "
+            f"[Pascanu et al., 2013](references.md#pascanu-2013)). "
             + ("Training did not leave the Elman RNN there: its gradient falls with "
                "distance (right)." if elman_falls else
                "After training, the Elman RNN's gradient did not fall that far either "
@@ -637,7 +641,13 @@ def gradient(gradients: dict, recall_data: dict, *, experiment: str) -> Rendered
         f"from k = 1 to k = {k_end} the answer's gradient to the item it must recall falls to "
         f"{sci(trained_ratio['elman'])} of its value for the Elman RNN and "
         f"{sci(trained_ratio['lstm'])} for the LSTM, while attention's stays within a factor "
-        f"of {spread:.1f} at every k. {_data_link(experiment)}."
+        f"of {spread:.1f} at every k."
+        + (f" A small gradient is not forgetting: this same Elman RNN recalls the item "
+           f"{k_end} steps back (below). A network that stores an item robustly has a vanishing "
+           f"gradient to it, and that is what makes long gaps hard to learn "
+           f"([Bengio et al., 1994](references.md#bengio-1994))."
+           if reach(recall_data, "elman") == k_end and trained_ratio["elman"] < FADED else "")
+        + f" {_data_link(experiment)}."
     )
     return Rendered(parts={"": [Figure(draw, alt, caption)]})
 

@@ -163,7 +163,7 @@ P1_SPECIAL = 0.25  # least mean share of the weight from "it" on [CLS] and [SEP]
 P1_ADDED_RATIO = 0.5
 P1_CRITERION = (
     f"In all-MiniLM-L6-v2 on the cheatsheet sentence, averaged over every head, [CLS] and "
-    f"[SEP] (tokens with no meaning of their own) receive at least {P1_SPECIAL:.0%} of the "
+    f"[SEP] (markers the tokenizer adds, not words of the sentence) receive at least {P1_SPECIAL:.0%} of the "
     f"weight from 'it', and more than 'animal' and 'street' together; yet their share of what "
     f"the heads add to 'it' (each weight times the size of that token's value vector through "
     f"the output projection; Kobayashi et al., 2020) is at most {P1_ADDED_RATIO:g} of their "

@@ -161,7 +161,8 @@ def pointers(data) -> Verdict:
 
 CLAIMS: tuple[Claim, ...] = (
     Claim("P1", "pitfalls.md",
-          "Attention is not focus or awareness: it is relevance weights and a weighted blend.",
+          "Attention is not focus or awareness: it is relevance weights and a weighted blend, "
+          "and a weight alone does not say how much of a token is taken in.",
           ("attention-blend-snippet", "p1-it-blend"),
           criterion=P1_CRITERION, predicate=p1_raw_weights),
     Claim("P2", "pitfalls.md",
