@@ -55,6 +55,26 @@ def test_every_page_is_clean_in_a_browser(site, browser, scheme):
     assert not report, "\n".join(f"{url}:\n  " + "\n  ".join(p) for url, p in report.items())
 
 
+PHONE = 360  # CSS px: the narrowest phone the site is laid out for
+
+
+def test_no_page_is_wider_than_a_phone(site, browser):
+    """At 360 px, nothing makes a page scroll sideways (a wide formula or table may scroll
+    inside its own box)."""
+    origin, site_dir = site
+    context = browser.new_context(viewport={"width": PHONE, "height": 800})
+    page = context.new_page()
+    wide = {}
+    for path in page_paths(site_dir):
+        page.goto(f"{origin}/{'' if path == './' else path}")
+        page.wait_for_load_state("load")
+        width = page.evaluate("document.documentElement.scrollWidth")
+        if width > PHONE:
+            wide[path] = width
+    context.close()
+    assert not wide, f"pages wider than {PHONE} px: {wide}"
+
+
 def test_the_audit_catches_a_broken_image_and_a_cdn_script(site, browser):
     origin, site_dir = site
     broken = site_dir / "broken-demo" / "index.html"

@@ -176,3 +176,18 @@ def test_every_reference_is_a_primary_source_cited_from_a_section_page():
     uncited = [anchor for _, anchor in entries
                if not any(f"references.md#{anchor})" in page for page in pages.values())]
     assert not uncited, f"sources no section page cites: {uncited}"
+
+
+def test_each_claims_section_is_where_its_page_shows_the_verdict():
+    """The badge of a claim (short version on top of its page) links to `claim.section`: the
+    section, up to its next heading of any level, that includes the claim's verdict note."""
+    from attnsheet.evidence import CLAIMS
+
+    for claim in CLAIMS:
+        page, _, anchor = claim.verdict_target.partition("#")
+        text = (ROOT / "docs" / page).read_text(encoding="utf-8")
+        part = section(text, anchor)
+        assert part is not None, f"{claim.id}: no heading {anchor!r} on {page}"
+        own = re.split(r"\n#{1,6} ", part)[0]  # the heading's own text, before any subsection
+        assert f'"verdicts/{claim.id}.md"' in own, (
+            f"{claim.id}: its verdict note is not in {claim.verdict_target}")

@@ -112,6 +112,41 @@ def test_math_is_mathml_with_no_script(built_site):
     assert not re.search(r"(mathjax|katex)", html, re.IGNORECASE)
 
 
+SHORT_VERSION_WORDS = 120  # the cheatsheet's own sections run 40 to 110 words
+
+
+def _words(html: str) -> int:
+    return len(re.sub(r"<[^>]+>", " ", html).split())
+
+
+@pytest.mark.parametrize("slug", SECTIONS)
+def test_each_section_opens_with_its_short_version_and_verdict_badges(built_site, slug):
+    """Right under the title: the section in at most 120 words, each claim of the page as a
+    badge with its computed verdict, linking to a section of the page that exists."""
+    html = (built_site / slug / "index.html").read_text(encoding="utf-8")
+    after_title = re.search(r"</h1>\s*(<div class=\"admonition abstract\">.*?</div>)", html,
+                            re.DOTALL)
+    assert after_title, f"{slug}: no short version right after the title"
+    box = after_title.group(1)
+    badges = re.findall(r'<a class="verdict-badge ledger-([a-z-]+)" href="([^"]*)">'
+                        r'(\w+)\u00a0([^<]+)</a>', box)
+    text = re.sub(r'<p class="admonition-title">.*?</p>|<a class="verdict-badge.*?</a>', "", box)
+    assert _words(text) <= SHORT_VERSION_WORDS, f"{slug}: {_words(text)} words"
+    evidence = json.loads((built_site / "evidence.json").read_text(encoding="utf-8"))
+    verdicts = {row["id"]: row["verdict"] for row in evidence}
+    expected = {c.id for c in CLAIMS if c.page == f"{slug}.md"}
+    assert {claim for _, _, claim, _ in badges} == expected
+    ids = set(re.findall(r'\sid="([^"]+)"', html))
+    for css, href, claim, shown in badges:
+        assert shown.replace("\u00a0", " ") == verdicts[claim] == css.replace("-", " ")
+        target = next(c for c in CLAIMS if c.id == claim).verdict_target
+        page, _, anchor = target.partition("#")
+        if page == f"{slug}.md":
+            assert href == f"./#{anchor}" and anchor in ids, (slug, claim, href)
+        else:  # the section that shows it is on another page (test_pages checks it is there)
+            assert href == f"../{page[:-3]}/#{anchor}", (slug, claim, href)
+
+
 def test_glossary_terms_are_tooltips_at_their_first_use_only(built_site):
     for page in ("glossary", "evidence"):  # the definitions themselves; the ledger
         assert "<abbr" not in (built_site / page / "index.html").read_text(encoding="utf-8")

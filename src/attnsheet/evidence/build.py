@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import cache, notebooks, stage
-from .ledger import render_json, render_markdown, verdict_note
+from .ledger import badge, render_json, render_markdown, verdict_note
 from .machine import machine_markdown
 from .registry import REGISTRY, Registry
 from .spec import FAILS_HERE, Claim, CriterionFailed, Evidence, Experiment, Verdict
@@ -257,9 +257,10 @@ def _remove_unlisted(paths: Paths, manifest: dict, registry: Registry) -> None:
 
 def ledger_files(registry: Registry) -> list[str]:
     """What every full build writes after judging: the ledger, the machine line, evidence.json
-    and one verdict note per claim."""
+    and one verdict note and one badge per claim."""
     return (["include/ledger.md", "include/machine.md", "site/evidence.json"]
-            + [f"include/{stage.verdict_file(claim.id)}" for claim in registry.claims])
+            + [f"include/{stage.verdict_file(claim.id)}" for claim in registry.claims]
+            + [f"include/{stage.badge_file(claim.id)}" for claim in registry.claims])
 
 
 class _Run:
@@ -414,6 +415,8 @@ def build(root: Path, out: Path, *, force: bool = False, log=print,
     for claim in full.claims:  # the sentence each page shows where the data disagrees
         stage.write_text(paths.include / stage.verdict_file(claim.id),
                          verdict_note(claim, verdicts.get(claim.id)))
+        stage.write_text(paths.include / stage.badge_file(claim.id),
+                         badge(claim, verdicts.get(claim.id)))
     stage.write_text(paths.site / "evidence.json", render_json(full, kept, verdicts))
     stage.write_text(paths.include / "machine.md", machine_markdown())
     if not ran:

@@ -89,6 +89,17 @@ def _criterion(claim: Claim) -> str:
     return f"{BY_CONSTRUCTION} {text}" if claim.by_construction else text
 
 
+def badge(claim: Claim, verdict: Verdict | None) -> str:
+    """A claim's ID and verdict as a small link to where its evidence starts on its page
+    (markdown with attr_list classes; the link is page-relative, so any page can show it)."""
+    state = status(verdict)
+    target = claim.verdict_target
+    label = f"{claim.id} {state}".replace(" ", "\u00a0")  # one badge never wraps
+    return (f"[{label}]({target})"
+            f"{{ .verdict-badge .ledger-{state.replace(' ', '-')} }}")  # no newline: a snippet's
+    # trailing newline would end the list item it sits in
+
+
 def verdict_note(claim: Claim, verdict: Verdict | None) -> str:
     """The sentence a page shows at the top of a claim's evidence when this build's data
     does not simply support it (its verdict and reason); nothing when the claim holds."""

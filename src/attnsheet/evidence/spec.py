@@ -133,6 +133,15 @@ class Claim:
     criterion: str = ""  # what the data must show, in words
     predicate: Predicate | None = None
     by_construction: bool = False
+    # Where the verdict note sits: an anchor on `page`, or "other.md#anchor" on another page.
+    section: str = ""
+
+    @property
+    def verdict_target(self) -> str:
+        """Page-relative link to the section that shows the verdict (`page` if none)."""
+        if not self.section:
+            return self.page
+        return self.section if ".md#" in self.section else f"{self.page}#{self.section}"
 
 
 # --- what a renderer returns -----------------------------------------------------------------

@@ -34,6 +34,11 @@ def data_file(experiment: str) -> str:
     return f"data/{experiment}.json"
 
 
+def badge_file(claim_id: str) -> str:
+    """Include path of a claim's verdict badge (the short versions on top of each page)."""
+    return f"badges/{claim_id}.md"
+
+
 def verdict_file(claim_id: str) -> str:
     """Include path of the note a page shows where a claim's verdict is not "holds"."""
     return f"verdicts/{claim_id}.md"

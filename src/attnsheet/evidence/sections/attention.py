@@ -133,14 +133,14 @@ CLAIMS: tuple[Claim, ...] = (
                     f"row sums to 1 within {A1_TOLERANCE:.0e}, every output lies within the "
                     f"values' range, and the output equals torch's scaled_dot_product_attention "
                     f"within {A1_TOLERANCE:.0e}.",
-          predicate=a1_blend, by_construction=True),
+          predicate=a1_blend, by_construction=True, section="score-weigh-blend"),
     Claim("A2", "attention.md",
           "All relevances come from one matrix product: the whole n x n score table at once.",
           ("attention-loop-snippet", "a2-loop-check"),
           criterion=f"On seeded random float64 cases, the score table and the output from one "
                     f"matrix product equal those of a loop over positions within "
                     f"{A2_TOLERANCE:.0e}.",
-          predicate=a2_one_product, by_construction=True),
+          predicate=a2_one_product, by_construction=True, section="all-at-once"),
     Claim("A3", "attention.md",
           "In 'the animal didn't cross the street because it was too tired', 'it' can link "
           "straight to 'animal'.",
@@ -151,7 +151,7 @@ CLAIMS: tuple[Claim, ...] = (
                     f"all-MiniLM-L6-v2 the heads that follow the referent and those that do the "
                     f"opposite are counted on every pair, with and without a minimum margin, and "
                     f"reported whichever way they fall.",
-          predicate=a3_referent),
+          predicate=a3_referent, section="a-real-pretrained-transformer"),
 )
 
 # --- P1 (pitfalls page): the evidence reads this section's pretrained maps ------------------
@@ -163,9 +163,9 @@ P1_SPECIAL = 0.25  # least mean share of the weight from "it" on [CLS] and [SEP]
 P1_ADDED_RATIO = 0.5
 P1_CRITERION = (
     f"In all-MiniLM-L6-v2 on the cheatsheet sentence, averaged over every head, [CLS] and "
-    f"[SEP] (markers the tokenizer adds, not words of the sentence) receive at least {P1_SPECIAL:.0%} of the "
-    f"weight from 'it', and more than 'animal' and 'street' together; yet their share of what "
-    f"the heads add to 'it' (each weight times the size of that token's value vector through "
+    f"[SEP] (markers the tokenizer adds, not words of the sentence) receive at least "
+    f"{P1_SPECIAL:.0%} of the weight from 'it', and more than 'animal' and 'street' "
+    f"together; yet their share of what the heads add to 'it' (each weight times the size of that token's value vector through "
     f"the output projection; Kobayashi et al., 2020) is at most {P1_ADDED_RATIO:g} of their "
     f"share of the weight: a weight does not say how much of a token the model takes in."
 )

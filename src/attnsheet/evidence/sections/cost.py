@@ -277,13 +277,13 @@ CLAIMS: tuple[Claim, ...] = (
           ("cost-doubling-snippet", "c1-flop-check", "c1-time-sweep"),
           criterion=(
               "By construction (a check of the formula): the FLOPs torch's FlopCounterMode "
-              "counts in the library's multi-head attention equal the formula (projections 8nd², scores and blend "
-              "4n²d) exactly at every length. Measured: plain attention's time, fitted over "
-              f"n ≥ {TIME_FIT_FROM_MULTIPLE} d, grows like n^p with "
+              "counts in the library's multi-head attention equal the formula (projections "
+              "8nd², scores and blend 4n²d) exactly at every length. Measured: plain "
+              f"attention's time, fitted over n ≥ {TIME_FIT_FROM_MULTIPLE} d, grows like n^p with "
               f"{TIME_EXPONENT_BAND[0]} ≤ p ≤ {TIME_EXPONENT_BAND[1]} "
               f"({2 ** TIME_EXPONENT_BAND[0]:.1f}x to {2 ** TIME_EXPONENT_BAND[1]:.1f}x per "
               "doubling)."),
-          predicate=c1_verdict),
+          predicate=c1_verdict, section="double-the-length"),
     Claim("C2", "cost.md",
           "The n x n weight table's memory grows with the square of the length.",
           ("cost-doubling-snippet", "c2-memory-sweep", "c4-side-by-side"),
@@ -292,7 +292,7 @@ CLAIMS: tuple[Claim, ...] = (
               f"grows like n^p with {PLAIN_MEMORY_BAND[0]} ≤ p ≤ {PLAIN_MEMORY_BAND[1]}; "
               "chunked attention's and SDPA's, which never hold the table, grow about like n "
               f"(fitted exponent at most {LINEAR_MEMORY_MAX}) in the side-by-side run."),
-          predicate=c2_verdict),
+          predicate=c2_verdict, section="the-memory"),
     Claim("C3", "cost.md",
           "Attention's growing cost bounds how much text a model reads at once: its n² compute, "
           "its key/value cache, and the length it can afford to be trained at.",
@@ -307,7 +307,7 @@ CLAIMS: tuple[Claim, ...] = (
               "Trained here (deterministic, seeded): a model trained on "
               f"{TRAINED_LENGTH}-token sequences has a mean loss past that length at least "
               f"{PAST_TRAINED_RISE}× its loss just inside it."),
-          predicate=c3_verdict),
+          predicate=c3_verdict, section="context-window"),
     Claim("C4", "cost.md",
           "Much research widens the window cheaply (exact chunked attention, sliding windows).",
           ("c4-chunked-check", "c4-sliding-window-error", "c4-side-by-side"),
@@ -321,5 +321,5 @@ CLAIMS: tuple[Claim, ...] = (
               f"{NONLOCAL_ERROR_MIN:.0%} on a random one. "
               "Measured: chunked attention's peak-memory exponent is at least "
               f"{CHUNKED_MEMORY_GAP} below plain attention's in the side-by-side run."),
-          predicate=c4_verdict),
+          predicate=c4_verdict, section="widening-the-window"),
 )

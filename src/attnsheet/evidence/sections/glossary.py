@@ -47,5 +47,5 @@ CLAIMS: tuple[Claim, ...] = (
                     "context window, and each definition links to a section of the site that "
                     "includes a snippet that exists. (The tooltips are checked by the site "
                     "tests.)",
-          predicate=terms_link_to_code, by_construction=True),
+          predicate=terms_link_to_code, by_construction=True, section="the-terms-in-code"),
 )

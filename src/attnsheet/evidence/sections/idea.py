@@ -90,7 +90,8 @@ CLAIMS: tuple[Claim, ...] = (
           "Recurrence reads in order and carries a memory; attention lets every position consult "
           "every other in one step (longest dependency path n-1 vs 1).",
           ("idea-chain-snippet", "o1-dependency-figure"),
-          criterion=PATH_COUNTS, predicate=path_counts, by_construction=True),
+          criterion=PATH_COUNTS, predicate=path_counts, by_construction=True,
+          section="count-the-steps"),
     Claim("O2", "idea.md",
           "A transformer is built from attention and has no recurrence: no loop over positions.",
           ("transformer-layer-snippet", "o2-block-check"),
@@ -98,5 +99,5 @@ CLAIMS: tuple[Claim, ...] = (
                     "hold no loop (for, while or comprehension); the same check finds the "
                     "Elman RNN's loop over positions; one call of the block on n positions "
                     "runs each sub-layer once on all n and returns every position's output.",
-          predicate=no_loop_one_call, by_construction=True),
+          predicate=no_loop_one_call, by_construction=True, section="transformer.md#no-loop-over-positions"),
 )

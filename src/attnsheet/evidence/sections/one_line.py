@@ -22,5 +22,6 @@ CLAIMS: tuple[Claim, ...] = (
     Claim("L1", "one-line.md",
           "Recurrence passes a message down a line; attention lets everyone look at everyone.",
           ("one-line-snippet", "l1-dependency-figure"),
-          criterion=PATH_COUNTS, predicate=path_counts, by_construction=True),
+          criterion=PATH_COUNTS, predicate=path_counts, by_construction=True,
+          section="the-line-and-the-room"),
 )

@@ -164,7 +164,8 @@ CLAIMS: tuple[Claim, ...] = (
           "Attention is not focus or awareness: it is relevance weights and a weighted blend, "
           "and a weight alone does not say how much of a token is taken in.",
           ("attention-blend-snippet", "p1-it-blend"),
-          criterion=P1_CRITERION, predicate=p1_raw_weights),
+          criterion=P1_CRITERION, predicate=p1_raw_weights,
+          section="attention-is-focus-or-awareness"),
     Claim("P2", "pitfalls.md",
           "Transformers do not read left to right: without positions, attention ignores order.",
           ("pitfalls-permutation-snippet", "p2-positions-check", "p2-causal-figure"),
@@ -174,7 +175,7 @@ CLAIMS: tuple[Claim, ...] = (
                     "block's Jacobian is nonzero for every (output, input) pair without a "
                     "mask, and with a causal mask exactly zero above the diagonal and nonzero "
                     "on and below it.",
-          predicate=order_and_mask, by_construction=True),
+          predicate=order_and_mask, by_construction=True, section="order-is-not-built-in"),
     Claim("P3", "pitfalls.md",
           "Attention did not replace neural networks: a transformer is still weights and "
           "nonlinearities.",
@@ -182,7 +183,8 @@ CLAIMS: tuple[Claim, ...] = (
           criterion="Counted by module type in a layer the size of the original "
                     "transformer's, most parameters (more than half) sit in torch.nn.Linear "
                     "layers, plain weighted sums; the rest are the layer norms'.",
-          predicate=linear_majority, by_construction=True),
+          predicate=linear_majority, by_construction=True,
+          section="attention-replaced-neural-networks"),
     Claim("P4", "pitfalls.md",
           "The full mechanics are not here by design; the page points to where they are "
           "shown in code, and the notebooks go deeper.",
@@ -191,5 +193,5 @@ CLAIMS: tuple[Claim, ...] = (
           criterion="The pointer section links to sections that show the attention, block "
                     "and positions code, and to every notebook; each page a notebook deepens "
                     "links to it. (The build executes every notebook; a failing cell stops it.)",
-          predicate=pointers, by_construction=True),
+          predicate=pointers, by_construction=True, section="the-full-mechanics"),
 )

@@ -391,7 +391,7 @@ CLAIMS: tuple[Claim, ...] = (
               "gpu-evidence), "
               f"attention at least {CLEARLY_FASTER - 1:.0%} faster than torch.nn.RNN at the "
               "longest n there makes the verdict rest on that recorded run."),
-          predicate=r1_verdict),
+          predicate=r1_verdict, section="slow"),
     Claim("R2", "recurrence.md",
           "Recurrence cannot spread the sequence over parallel hardware.",
           ("r2-threads-figure",),
@@ -399,7 +399,7 @@ CLAIMS: tuple[Claim, ...] = (
               "From 1 thread to all of torch's threads, attention's median speedup over the "
               f"longer half of the lengths is at least {THREAD_GAIN}× and at least "
               f"{THREAD_MARGIN} above each RNN's."),
-          predicate=r2_verdict),
+          predicate=r2_verdict, section="threads"),
     Claim("R3", "recurrence.md",
           "Recurrence forgets over distance: an early input's signal fades as it is passed "
           "step to step, which makes long gaps hard to learn.",
@@ -423,7 +423,7 @@ CLAIMS: tuple[Claim, ...] = (
               "attention's reaches it. Reported, not required: the LSTM's reach in each, and "
               "the Elman RNN's in the other regime (a trained RNN may carry the item the whole "
               "way: then the claim holds as a difficulty of learning, not of holding)."),
-          predicate=r3_verdict),
+          predicate=r3_verdict, section="forgetting-gradient"),
     Claim("R4", "recurrence.md",
           "Both costs have one cause: handling one element at a time, in order.",
           ("r1-timing-figure", "r3a-gradient-figure", "r3b-recall-uniform", "r4-caption"),
@@ -431,7 +431,7 @@ CLAIMS: tuple[Claim, ...] = (
               "Side by side, R1's span counts (deterministic), R2's thread speedups and R3's "
               "gradient and recall criteria all hold; holds if attention is also faster than "
               "both RNNs at the longest n, otherwise needs parallel hardware."),
-          predicate=r4_verdict),
+          predicate=r4_verdict, section="one-cause"),
 )
 
 
@@ -483,7 +483,8 @@ def t2_verdict(data: dict) -> Verdict:
     return Verdict(NEEDS_HARDWARE, numbers,
                    f"attention recalls every k, but with {epochs['threads']} torch "
                    f"thread{'s' if epochs['threads'] != 1 else ''} on {epochs['cpu_count']} "
-                   f"cores its epoch is not clearly shorter (the RNNs take {ratio['elman']:.2f}× and "
+                   f"cores its epoch is not clearly shorter (the RNNs take "
+                   f"{ratio['elman']:.2f}× and "
                    f"{ratio['lstm']:.2f}× as long, short of {EPOCH_RATIO}×): with {n + 2} steps "
                    f"and small widths the parallel advantage needs parallel hardware")
 

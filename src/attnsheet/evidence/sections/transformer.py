@@ -118,11 +118,12 @@ CLAIMS: tuple[Claim, ...] = (
                     "batch, one sequence, a causal mask), and its parameters split into "
                     "attention projections 4(d² + d), feed-forward 2·d·d_ff + d_ff + d and "
                     "layer norms 4d, which add up to the whole block.",
-          predicate=block_parts, by_construction=True),
+          predicate=block_parts, by_construction=True, section="checked-against-pytorch"),
     Claim("T2", "transformer.md",
           "Direct links and parallelism let transformers train fast and use long context.",
           ("t2-epoch-time", "r3b-recall-uniform"),
-          criterion=T2_CRITERION, predicate=t2_verdict),  # data and reading: sections/recurrence
+          # data and reading: sections/recurrence
+          criterion=T2_CRITERION, predicate=t2_verdict, section="why-it-won"),
     Claim("T3", "transformer.md",
           "Attention let sequence models use parallel compute with a one-step path between "
           "any two positions.",
@@ -134,5 +135,5 @@ CLAIMS: tuple[Claim, ...] = (
                     "only if R1 and R2 hold on this machine; does not hold here if either "
                     "fails; otherwise takes R1's or R2's verdict (needs other hardware, or "
                     "recorded).",
-          predicate=parallel_link),
+          predicate=parallel_link, section="why-it-won"),
 )
