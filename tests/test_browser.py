@@ -80,7 +80,9 @@ def test_the_audit_catches_a_broken_image_and_a_cdn_script(site, browser):
     broken = site_dir / "broken-demo" / "index.html"
     broken.parent.mkdir(exist_ok=True)
     html = (site_dir / "index.html").read_text(encoding="utf-8")
-    html = html.replace("</article>", '<img src="no-such-figure.svg" alt="x"></article>', 1)
+    html = html.replace("</article>", '<img src="no-such-figure.svg" alt="x">'
+                        '<img src="no-such-lazy.svg" alt="y" loading="lazy" '
+                        'style="margin-top: 5000px"></article>', 1)
     html = html.replace("</head>", '<script src="https://cdn.example.org/lib.js"></script></head>')
     broken.write_text(html, encoding="utf-8")
     try:
@@ -90,6 +92,7 @@ def test_the_audit_catches_a_broken_image_and_a_cdn_script(site, browser):
     finally:
         shutil.rmtree(broken.parent)
     assert "image did not load" in found and "no-such-figure.svg" in found
+    assert "lazy image would not load: no-such-lazy.svg" in found  # far below, never loaded
     assert "request to another origin: https://cdn.example.org/lib.js" in found
 
 
@@ -102,7 +105,7 @@ def test_toggle_switches_palette_and_figures(site, browser):
         return page.evaluate("""() => ({
             scheme: document.body.getAttribute('data-md-color-scheme'),
             shown: Array.from(document.querySelectorAll('img[src*="figures/"]'))
-                .filter(img => getComputedStyle(img).display !== 'none')
+                .filter(img => img.checkVisibility())  // its link may be the hidden one
                 .map(img => img.getAttribute('src')),
         })""")
 

@@ -55,15 +55,19 @@ def draw_light_dark(draw: Callable) -> dict[str, str]:
 
 
 def figure_markdown(stem: str, alt: str, caption: str) -> str:
-    """Markdown for a light/dark figure pair with a caption. The variants carry the classes
-    `figure-light` / `figure-dark` (attr_list); the site's stylesheet shows the one that
-    matches its colour scheme, so nothing here knows the theme."""
+    """Markdown for a light/dark figure pair with a caption. Each variant is a link to its
+    own SVG (a tap on a phone opens the figure full size) carrying the class `figure-light`
+    or `figure-dark` (attr_list); the site's stylesheet shows the one that matches its
+    colour scheme, so nothing here knows the theme. The images load lazily: the hidden
+    variant, inside a link that is not displayed, is never fetched."""
     alt_text = html.escape(alt, quote=True).replace("[", "&#91;").replace("]", "&#93;")
+    variants = "".join(
+        f"  [![{alt_text}]({stem}-{theme}.svg){{ loading=lazy }}]({stem}-{theme}.svg)"
+        f"{{ .figure-{theme} }}\n" for theme in ("light", "dark"))
     return (
         '<figure markdown="span">\n'
-        f"  ![{alt_text}]({stem}-light.svg){{ .figure-light }}\n"
-        f"  ![{alt_text}]({stem}-dark.svg){{ .figure-dark }}\n"
-        f"  <figcaption>{caption}</figcaption>\n"
+        + variants
+        + f"  <figcaption>{caption}</figcaption>\n"
         "</figure>\n"
     )
 
