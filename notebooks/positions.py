@@ -17,8 +17,9 @@
 # in particular whether a score depends on where two tokens are or only on how far apart they
 # are. It deepens the pitfall
 # [transformers read left to right](../pitfalls.md#order-is-not-built-in). Runs with numpy,
-# torch and matplotlib plus `attnsheet`, this site's small library (`pip install -e .` in the
-# repository).
+# torch and matplotlib plus `attnsheet`, this site's small library
+# (`pip install attnsheet-0.1.0-py3-none-any.whl`, the wheel this site offers under
+# [run it yourself](../index.md#run-it-yourself)).
 
 # %%
 import math

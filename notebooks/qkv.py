@@ -17,7 +17,8 @@
 # [score, weigh, blend](../attention.md#score-weigh-blend) on the attention page, measures why
 # the scores are divided by √d, and ends by checking the hand-built result against the
 # library and against PyTorch. Runs with numpy, torch and matplotlib plus `attnsheet`, this
-# site's small library (`pip install -e .` in the repository).
+# site's small library (`pip install attnsheet-0.1.0-py3-none-any.whl`, the wheel this site
+# offers under [run it yourself](../index.md#run-it-yourself)).
 
 # %%
 import math

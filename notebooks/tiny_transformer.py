@@ -15,7 +15,8 @@
 # time, trains it briefly on text that ships with Python, and lets it write. Then it times
 # text generation twice: once recomputing everything at every step, once with a key/value
 # cache that remembers the work already done. Runs with numpy, torch and matplotlib plus
-# `attnsheet`, this site's small library (`pip install -e .` in the repository).
+# `attnsheet`, this site's small library (`pip install attnsheet-0.1.0-py3-none-any.whl`,
+# the wheel this site offers under [run it yourself](../index.md#run-it-yourself)).
 
 # %%
 import argparse

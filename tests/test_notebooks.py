@@ -7,8 +7,13 @@ fixture) and once more here, from the .ipynb a reader downloads, in a fresh kern
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
+import sysconfig
 import textwrap
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -193,3 +198,55 @@ def test_the_downloaded_notebook_runs_in_a_fresh_kernel(built_site, source, tmp_
     rerun = runner.execute(copy)  # raises NotebookError naming the notebook and the cell
     if source.stem not in TIMING:  # deterministic: the page shows what a reader will get
         assert stream_text(json.loads(json.dumps(rerun))) == stream_text(built)
+
+
+# --- the reader's route: the site's wheel, installed, runs every downloaded notebook ---------
+
+
+@pytest.fixture(scope="module")
+def reader_python(built_site, tmp_path_factory) -> Path:
+    """A fresh venv holding the wheel the site offers, installed from that file alone. The
+    libraries the wheel declares (numpy, torch, matplotlib) and the model's files come from
+    this environment through a plain path line: a path line is not a site folder, so the
+    editable install of attnsheet here (a finder run from a .pth) does not come along."""
+    wheels = list((built_site / "downloads").glob("attnsheet-*.whl"))
+    assert len(wheels) == 1, f"the site should offer one wheel: {wheels}"
+    venv = tmp_path_factory.mktemp("reader") / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    [site_packages] = (venv / "lib").glob("python3*/site-packages")
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-index",
+                    "--target", str(site_packages), str(wheels[0])], check=True)
+    (site_packages / "libraries-from-the-build.pth").write_text(
+        sysconfig.get_paths()["purelib"] + "\n", encoding="utf-8")
+    python = venv / "bin" / "python"
+    found = subprocess.run([str(python), "-c", "import attnsheet; print(attnsheet.__file__)"],
+                           capture_output=True, text=True, check=True).stdout.strip()
+    assert Path(found).is_relative_to(site_packages), found  # the wheel's copy, not the repo's
+    return python
+
+
+def test_the_wheel_declares_only_what_a_reader_needs(built_site):
+    [wheel] = (built_site / "downloads").glob("attnsheet-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        [metadata] = [n for n in archive.namelist() if n.endswith(".dist-info/METADATA")]
+        text = archive.read(metadata).decode()
+    required = {re.split(r"[<>=;\[ ]", line.split(":", 1)[1].strip())[0]
+                for line in text.splitlines()
+                if line.startswith("Requires-Dist:") and "extra ==" not in line}
+    assert required == {"numpy", "torch", "matplotlib"}
+
+
+@pytest.mark.parametrize("source", NOTEBOOKS, ids=lambda p: p.stem)
+def test_a_downloaded_notebook_runs_against_the_sites_wheel(built_site, reader_python, source,
+                                                            tmp_path):
+    download = built_site / "notebooks" / source.stem / f"{source.stem}.ipynb"
+    notebook = json.loads(download.read_text(encoding="utf-8"))
+    first = "".join(notebook["cells"][0]["source"])  # the notebook says how to get the library
+    wheel = re.search(r"attnsheet-[\w.]+-py3-none-any\.whl", first)
+    assert wheel and (built_site / "downloads" / wheel.group()).is_file(), first[:300]
+    script = tmp_path / f"{source.stem}.py"  # its code cells, in order, as one script
+    script.write_text("\n\n".join("".join(cell["source"]) for cell in notebook["cells"]
+                                  if cell["cell_type"] == "code"), encoding="utf-8")
+    done = subprocess.run([str(reader_python), str(script)], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=600, env={**os.environ, "MPLBACKEND": "Agg"})
+    assert done.returncode == 0, done.stderr[-2000:]

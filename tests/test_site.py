@@ -195,3 +195,13 @@ def test_the_copy_check_finds_a_copied_sentence():
     page = "<article><p>As it says, both come from processing one element at a time.</p></article>"
     assert copied(page, runs) == ["both come from processing one element at a time"]
     assert copied("<article><p>Both costs share a cause.</p></article>", runs) == []
+
+
+def test_every_page_links_to_the_code(built_site, site_origin):
+    """Without a configured repository (extra.repository), the footer of every page links to
+    the home page's "run it yourself" section, which offers the wheel."""
+    for page in sorted(built_site.rglob("index.html")):
+        html = page.read_text(encoding="utf-8")
+        assert f'<a href="{site_origin}/#run-it-yourself">Get the code</a>' in html, page
+    home = (built_site / "index.html").read_text(encoding="utf-8")
+    assert 'id="run-it-yourself"' in home and 'href="downloads/attnsheet-' in home

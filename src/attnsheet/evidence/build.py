@@ -10,7 +10,8 @@ The steps, each cached on its own (see `stage.py` for where files land):
 3. verdicts: every claim's predicate over its experiments' data, every build (cheap);
 4. renderings: key = the renderer's module (and what it imports), its parameters and the
    hashes of the data it shows. Editing a caption re-renders; it never re-measures;
-5. the ledger (`include/ledger.md`, `site/evidence.json`).
+5. the library's wheel for readers (`site/downloads/`, key = its sources; full builds);
+6. the ledger (`include/ledger.md`, `site/evidence.json`).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import cache, notebooks, stage
+from . import cache, notebooks, stage, wheel
 from .ledger import badge, render_json, render_markdown, verdict_note
 from .machine import machine_markdown
 from .registry import REGISTRY, Registry
@@ -106,6 +107,9 @@ def data_hash(data) -> str:
 
 
 # --- the items of one build ------------------------------------------------------------------
+
+
+WHEEL_ENTRY = "download:wheel"  # the manifest entry of the library's wheel
 
 
 def data_entry(name: str) -> str:
@@ -360,8 +364,10 @@ def build(root: Path, out: Path, *, force: bool = False, log=print,
         items = [item for item in items if item.name in only]
     experiments = in_dependency_order(list(registry.experiments))
     rendered = [item for item in registry.evidence if item.render]
+    offers_wheel = only is None and (paths.root / "pyproject.toml").is_file()
     known = ({item.name for item in items + rendered}
-             | {data_entry(e.name) for e in experiments})
+             | {data_entry(e.name) for e in experiments}
+             | ({WHEEL_ENTRY} if offers_wheel else set()))
     run = _Run(paths, manifest, force, log)
     ran = False
     try:
@@ -389,6 +395,14 @@ def build(root: Path, out: Path, *, force: bool = False, log=print,
             key = render_key(item, hashes)
             if run.stale(item.name, key):
                 run.run_render(item, key)
+                ran = True
+        # 5. The library as a wheel, for the notebooks' readers (a repository's full build).
+        if offers_wheel:
+            key = wheel.source_key(paths.root)
+            if run.stale(WHEEL_ENTRY, key):
+                start = time.perf_counter()
+                built_wheel = wheel.build_wheel(paths.root, paths.site / wheel.FOLDER)
+                run.record(WHEEL_ENTRY, key, [built_wheel], start, False)
                 ran = True
     finally:  # what did build stays cached, even when a later item fails; a partial
         # build keeps the other items' entries too
