@@ -4,6 +4,7 @@ result, fed in any pieces. The page's experiments, their rendering and the T1 ve
 
 from __future__ import annotations
 
+import copy
 import runpy
 
 import numpy as np
@@ -14,7 +15,8 @@ from attnsheet import TransformerBlock, causal_mask, elman_rnn_torch, parameter_
 from attnsheet.transformer import KVCache
 from attnsheet.evidence.render.transformer import block_check as block_check_text
 from attnsheet.evidence.render.transformer import block_parity as parity_text
-from attnsheet.evidence.render.transformer import linear_share, param_breakdown
+from attnsheet.evidence.render.transformer import (layer_diagram, layer_positions, linear_share,
+                                                   param_breakdown)
 from attnsheet.evidence.sections.transformer import PARITY_TOLERANCE, block_parts
 from attnsheet.evidence.spec import HOLDS, CriterionFailed, Figure
 from attnsheet.experiments import transformer as experiments
@@ -206,19 +208,62 @@ def test_breakdown_rendering_reads_every_number_from_the_data(breakdown):
     assert f"the other {total - in_linear:,} are the layer norms' scales and shifts" in share
 
 
-def test_t1_holds_on_the_block(parity, breakdown):
-    verdict = block_parts({"t1-block-parity": parity, "t1-param-breakdown": breakdown})
+@pytest.fixture(scope="module")
+def graph():
+    return experiments.layer_graph(n=5, d_model=8, n_heads=2, d_ff=16, seed=0)
+
+
+def test_layer_graph_is_read_off_one_call(graph):
+    """Every submodule with weights appears once, by name; the residual adds take the
+    layer's input and the first add's result; nothing is drawn from the parameters."""
+    labels = [n["label"] for n in graph["nodes"]]
+    assert graph["nodes"][0] == {"id": 0, "label": "x", "kind": "input"}
+    assert sorted(n["label"] for n in graph["nodes"] if n["kind"] in ("Linear", "LayerNorm")) \
+        == sorted(name for name, m in TransformerBlock(8, 2, 16).named_children())
+    assert labels.count("+") == 2 and labels.count("matmul") == 2
+    first, second = [n["id"] for n in graph["nodes"] if n["kind"] == "add"]
+    into = lambda node: {s for s, t in graph["edges"] if t == node}  # noqa: E731
+    assert 0 in into(first) and first in into(second)
+    assert all(s < t for s, t in graph["edges"])  # listed in a topological order
+    assert graph["output_shape"] == [5, 8]
+
+
+def test_layer_diagram_lays_out_and_captions_the_graph(graph):
+    where = layer_positions(graph)
+    rows = {label: where[n["id"]][1] for n in graph["nodes"] for label in [n["label"]]}
+    assert rows["x"] == 0 and rows["norm_attention"] == 1
+    assert {where[n["id"]][1] for n in graph["nodes"] if n["label"] in ("w_q", "w_k", "w_v")} \
+        == {2}
+    [figure] = layer_diagram(graph).parts[""]
+    assert "8 submodules with learned weights" in figure.caption
+    assert "5 fixed operations" in figure.caption and "2 residual additions" in figure.caption
+    assert figure.alt.startswith("Diagram of one transformer layer, top to bottom: the input x")
+
+
+def test_t1_holds_on_the_block(parity, breakdown, graph):
+    verdict = block_parts({"t1-block-parity": parity, "t1-param-breakdown": breakdown,
+                           "t1-layer-graph": graph})
     assert verdict.status == HOLDS and verdict.numbers["settings"] == 6
 
 
-def hand_made(worst=1e-7, ff=None, d=4, d_ff=8):
+def hand_made(worst=1e-7, ff=None, d=4, d_ff=8, graph=None):
     parts = {"attention projections": 4 * (d * d + d), "layer norms": 4 * d,
              "feed-forward": 2 * d * d_ff + d_ff + d if ff is None else ff}
     return {"t1-block-parity": {"cases": [{"setting": "float32", "max_abs_difference": worst}]},
             "t1-param-breakdown": {"config": {"d_model": d, "d_ff": d_ff},
                                    "parts": [{"part": p, "parameters": c}
                                              for p, c in parts.items()],
-                                   "total": sum(parts.values())}}
+                                   "total": sum(parts.values())},
+            "t1-layer-graph": graph or experiments.layer_graph(n=3, d_model=d, n_heads=2,
+                                                               d_ff=d_ff, seed=0)}
+
+
+def without_second_residual(graph):
+    """The same graph with the feed-forward result no longer added back."""
+    graph = copy.deepcopy(graph)
+    first, second = [n["id"] for n in graph["nodes"] if n["kind"] == "add"]
+    graph["edges"] = [e for e in graph["edges"] if e != [first, second]]
+    return graph
 
 
 def test_t1_holds_on_agreeing_data():
@@ -228,7 +273,9 @@ def test_t1_holds_on_agreeing_data():
 @pytest.mark.parametrize("changes, message", [
     ({"worst": 3e-4}, "differ by 3.0e-04"),
     ({"ff": 10}, "the parameters split as"),
-], ids=["not torch's layer", "parts off the formulas"])
+    ({"graph": without_second_residual(experiments.layer_graph(
+        n=3, d_model=4, n_heads=2, d_ff=8, seed=0))}, "does not add"),
+], ids=["not torch's layer", "parts off the formulas", "a residual missing"])
 def test_t1_fails_on_contrary_data(changes, message):
     with pytest.raises(CriterionFailed, match=message):
         block_parts(hand_made(**changes))

@@ -187,3 +187,77 @@ def param_breakdown(*, d_model: int, n_heads: int, d_ff: int) -> dict:
                       for part, count in counts.items()],
             "total": sum(p.numel() for p in block.parameters()),
             "in_linear_layers": in_linear}
+
+
+# --- T1: the layer's diagram, read off one forward call ---------------------------------------
+
+# Autograd nodes the diagram shows, by their class name (the others, reshapes and views, are
+# passed through): label shown, kind.
+SHOWN_OPERATIONS = {"AddBackward0": ("+", "add"), "ReluBackward0": ("ReLU", "operation"),
+                    "SoftmaxBackward0": ("softmax", "operation"),
+                    "BmmBackward0": ("matmul", "operation"),
+                    "MulBackward0": ("× 1/√d", "operation")}
+
+
+def layer_graph(*, n: int, d_model: int, n_heads: int, d_ff: int, seed: int) -> dict:
+    """T1: the data flow of one TransformerBlock call, from the autograd graph its output
+    carries: the input, every submodule's output (named by forward hooks) and the shown
+    operations, with an edge from each to the nearest shown nodes it was computed from
+    (parameters left out). Nodes in a topological order, the input first."""
+    import torch
+
+    from ..transformer import TransformerBlock
+
+    torch.manual_seed(seed)
+    block = TransformerBlock(d_model, n_heads, d_ff)
+    x = torch.randn(n, d_model, requires_grad=True)  # (n, d_model)
+    modules: dict[object, tuple[str, str]] = {}  # grad_fn -> (submodule name, its class)
+
+    def named(module, args, out, name):
+        modules[out.grad_fn] = (name, type(module).__name__)
+
+    handles = [module.register_forward_hook(lambda m, a, o, name=name: named(m, a, o, name))
+               for name, module in block.named_modules() if name]
+    try:
+        y = block(x)  # (n, d_model)
+    finally:
+        for handle in handles:
+            handle.remove()
+
+    def shown(fn) -> tuple[str, str] | None:
+        if fn in modules:
+            return modules[fn]
+        if getattr(fn, "variable", None) is x:
+            return ("x", "input")
+        return SHOWN_OPERATIONS.get(type(fn).__name__)
+
+    def sources(fn) -> list:
+        """The nearest shown nodes `fn` was computed from, through the others."""
+        found, stack = [], [nxt for nxt, _ in fn.next_functions if nxt is not None]
+        while stack:
+            node = stack.pop()
+            if shown(node) is not None:
+                found.append(node)
+            elif not hasattr(node, "variable"):  # a parameter's leaf: not data flow
+                stack.extend(nxt for nxt, _ in node.next_functions if nxt is not None)
+        return found
+
+    order: list = []  # each node after everything it was computed from: a topological order
+    done = set()
+
+    def visit(fn):
+        if fn in done:
+            return
+        for source in sources(fn):
+            visit(source)
+        done.add(fn)
+        order.append(fn)
+
+    visit(y.grad_fn)
+    ids = {fn: i for i, fn in enumerate(order)}
+    nodes = [{"id": ids[fn], "label": shown(fn)[0], "kind": shown(fn)[1]} for fn in order]
+    edges = sorted({(ids[s], ids[fn]) for fn in order for s in sources(fn)})
+    return {"config": {"n": n, "d_model": d_model, "n_heads": n_heads, "d_ff": d_ff,
+                       "seed": seed},
+            "nodes": nodes, "edges": [list(e) for e in edges],
+            "output_shape": list(y.shape)}

@@ -167,3 +167,123 @@ def section_links(data) -> Rendered:
         text = (f"Checked at build: this section links to the {len(data['links'])} sections "
                 f"it points to, and each shows code: {shown}.")
     return Rendered(parts={"": [text + "\n{ .build-check }\n"]})
+
+
+# --- T1: the layer as a diagram ---------------------------------------------------------------
+
+WEIGHTED = ("Linear", "LayerNorm")  # node kinds that hold learned weights
+
+
+def layer_positions(data) -> dict[int, tuple[float, int]]:
+    """(x, row) of every node: row = the longest path from the input (edges go one or more
+    rows down); a row's several nodes side by side; a lone node in the middle unless its one
+    parent on the row above sits to the side, as the scaling of the queries does."""
+    nodes, edges = data["nodes"], data["edges"]
+    parents: dict[int, list[int]] = {n["id"]: [] for n in nodes}
+    for source, target in edges:
+        parents[target].append(source)
+    row: dict[int, int] = {}
+    for node in nodes:  # topological order: parents first
+        row[node["id"]] = 1 + max((row[p] for p in parents[node["id"]]), default=-1)
+    by_row: dict[int, list[int]] = {}
+    for node in nodes:
+        by_row.setdefault(row[node["id"]], []).append(node["id"])
+    x: dict[int, float] = {}
+    for r in sorted(by_row):
+        members = sorted(by_row[r], reverse=True)  # later-created first: queries, keys, values
+        if len(members) > 1:
+            for i, node in enumerate(members):
+                x[node] = i - (len(members) - 1) / 2
+            continue
+        [node] = members
+        near = [p for p in parents[node] if row[p] == r - 1]
+        x[node] = x[near[0]] if len(near) == 1 and len(parents[node]) == 1 else 0.0
+    return {node: (x[node], row[node]) for node in x}
+
+
+def layer_diagram(data) -> Rendered:
+    """One TransformerBlock call's data flow (experiments.transformer.layer_graph) drawn as
+    boxes and arrows: submodules with weights, fixed operations, residual additions."""
+    nodes = {n["id"]: n for n in data["nodes"]}
+    edges = data["edges"]
+    where = layer_positions(data)
+    config = data["config"]
+    rows = max(r for _, r in where.values()) + 1
+
+    def draw(colors):
+        import matplotlib.pyplot as plt
+        from matplotlib.patches import Circle, FancyArrowPatch, FancyBboxPatch
+
+        step, box = 1.15, 0.36  # vertical distance between rows; half a box's height
+        inch = 0.78  # per unit of the layout: boxes large enough for 9.5-point labels
+        figure, axes = plt.subplots(figsize=(3.6 * inch, (rows * step + 0.2) * inch))
+        shared = {r for _, r in where.values() if sum(rr == r for _, rr in where.values()) > 1}
+        half = {}
+        for node_id, (x, r) in where.items():
+            node, y = nodes[node_id], -r * step
+            if node["kind"] == "add":
+                axes.add_patch(Circle((x, y), 0.22, facecolor="none", edgecolor=colors["text"],
+                                      linewidth=1.2))
+                axes.text(x, y, "+", ha="center", va="center", fontsize=13,
+                          color=colors["text"])
+                half[node_id] = (0.22, 0.22)
+                continue
+            w = 0.46 if r in shared or x else 1.0  # off the middle column narrower
+            if node["kind"] == "input":
+                text, face = "input x", "none"
+            elif node["kind"] in WEIGHTED:
+                text, face = f"{node['label']}\n{node['kind']}", colors["series"][0]
+            else:
+                text, face = node["label"], colors["series"][2]
+            axes.add_patch(FancyBboxPatch(
+                (x - w, y - box), 2 * w, 2 * box, boxstyle="round,pad=0,rounding_size=0.08",
+                facecolor=face, alpha=0.25 if face != "none" else 1, edgecolor=colors["text"],
+                linewidth=0.8))
+            axes.text(x, y, text, ha="center", va="center", fontsize=9.5,
+                      color=colors["text"], linespacing=1.15)
+            half[node_id] = (w, box)
+        occupied = set(where.values())
+        line = dict(color=colors["muted"], linewidth=1.1)
+        arrow = dict(arrowstyle="-|>", mutation_scale=10, shrinkA=0, shrinkB=0, **line)
+        residual_x = min(x for x, _ in where.values()) - 0.8
+        residuals = 0
+        for source, target in edges:
+            (x0, r0), (x1, r1) = where[source], where[target]
+            y0, y1 = -r0 * step, -r1 * step
+            start, end = (x0, y0 - half[source][1]), (x1, y1 + half[target][1])
+            if x0 == x1 and any((x0, r) in occupied for r in range(r0 + 1, r1)):
+                # a residual: out to the left, down past the boxes, back in
+                side = residual_x + 0.25 * (residuals % 2)  # two in a row stay apart
+                residuals += 1
+                axes.plot([x0 - half[source][0], side, side], [y0, y0, y1], **line)
+                axes.add_patch(FancyArrowPatch((side, y1), (x1 - half[target][0], y1),
+                                               **arrow))
+            elif r1 - r0 > 1 and x0 != x1:  # down its own column, then across
+                bend = (x0, y1 + step * 0.75)
+                axes.plot([start[0], bend[0]], [start[1], bend[1]], **line)
+                axes.add_patch(FancyArrowPatch(bend, end, **arrow))
+            else:
+                axes.add_patch(FancyArrowPatch(start, end, **arrow))
+        axes.set_xlim(residual_x - 0.15, 1.5)
+        axes.set_ylim(-(rows - 1) * step - 0.5, 0.5)
+        axes.set_aspect("equal")
+        axes.axis("off")
+        return figure
+
+    modules = [n for n in data["nodes"] if n["kind"] in WEIGHTED]
+    operations = [n for n in data["nodes"] if n["kind"] == "operation"]
+    adds = [n for n in data["nodes"] if n["kind"] == "add"]
+    alt = (
+        "Diagram of one transformer layer, top to bottom: "
+        + ", then ".join(n["label"] if n["kind"] != "input" else "the input x"
+                         for n in data["nodes"])
+        + f"; {len(adds)} residual additions bring the layer's input back in."
+    )
+    caption = (
+        f"One layer of the library's <code>TransformerBlock</code>, read off the autograd "
+        f"graph of one call on {config['n']} tokens: {len(modules)} submodules with learned "
+        f"weights (blue), {len(operations)} fixed operations (green) and {len(adds)} residual "
+        f"additions (the lines on the left); reshapes are left out. Every token goes through "
+        f"the same boxes at once: nothing loops over positions."
+    )
+    return Rendered(parts={"": [Figure(draw, alt, caption)]})

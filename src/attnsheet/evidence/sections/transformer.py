@@ -18,6 +18,8 @@ EXPERIMENTS: tuple[Experiment, ...] = (
                        "tolerance": PARITY_TOLERANCE}),
     Experiment("t1-param-breakdown", "attnsheet.experiments.transformer:param_breakdown",
                params=ORIGINAL),
+    Experiment("t1-layer-graph", "attnsheet.experiments.transformer:layer_graph",
+               params={**BLOCK, "n": 10, "seed": 0}),
     Experiment("o2-block-check", "attnsheet.experiments.transformer:block_check",
                params={**BLOCK, "n": 10, "seed": 0}),
     Experiment("t3-recurrence-link", "attnsheet.experiments.pages:section_links",
@@ -31,6 +33,11 @@ EVIDENCE: tuple[Evidence, ...] = (
              "A pre-norm transformer block written out in torch, equal to torch's encoder "
              "layer with the same weights; all positions from one call; parameters by part.",
              snippet="transformer/layer.py"),
+    Evidence("t1-layer-diagram", "transformer.md#one-layer",
+             "A diagram of one layer, light and dark, drawn from the autograd graph of one "
+             "call of the library's block: submodules, operations and residual additions.",
+             render="attnsheet.evidence.render.transformer:layer_diagram",
+             data=("t1-layer-graph",)),
     Evidence("t1-block-parity", "transformer.md#checked-against-pytorch",
              "The library's block equals torch.nn.TransformerEncoderLayer given the same "
              "weights (float32 and float64, with and without a causal mask).",
@@ -71,12 +78,46 @@ def block_parts(data) -> Verdict:
     must(counts == formulas, f"the parameters split as {counts}, not {formulas}")
     must(sum(counts.values()) == breakdown["total"],
          f"the parts count {sum(counts.values())} of {breakdown['total']} parameters")
+    must_have_two_residual_sublayers(data["t1-layer-graph"])
     return Verdict(HOLDS, {"largest difference": worst, "tolerance": PARITY_TOLERANCE,
                            "settings": len(cases), **counts, "total": breakdown["total"]},
                    f"The block equals torch's encoder layer within {worst:.1e} in "
                    f"{len(cases)} settings, and its {breakdown['total']:,} parameters split "
                    "into attention projections, feed-forward and layer norms as the formulas "
                    "give.")
+
+
+def must_have_two_residual_sublayers(graph: dict) -> None:
+    """The traced call has two additions; the first adds the layer's input to the attention
+    output (through softmax), the second adds the first's result to the feed-forward
+    output (through ReLU); each sub-layer starts with a layer norm of what is added back."""
+    nodes = {n["id"]: n for n in graph["nodes"]}
+    sources: dict[int, set[int]] = {}
+    for source, target in graph["edges"]:
+        sources.setdefault(target, set()).add(source)
+
+    def upstream(node: int) -> set[int]:
+        seen, stack = set(), [node]
+        while stack:
+            for source in sources.get(stack.pop(), ()):
+                if source not in seen:
+                    seen.add(source)
+                    stack.append(source)
+        return seen
+
+    adds = [i for i, n in nodes.items() if n["kind"] == "add"]
+    must(len(adds) == 2, f"the traced layer has {len(adds)} additions, not 2")
+    [inputs] = [i for i, n in nodes.items() if n["kind"] == "input"] or [None]
+    for add, carried, marker in ((adds[0], inputs, "softmax"), (adds[1], adds[0], "ReLU")):
+        branch = sources[add] - {carried}
+        must(carried in sources[add] and len(branch) == 1,
+             f"addition {add} does not add {nodes.get(carried, {}).get('label')} back in")
+        inside = upstream(branch.pop())
+        must(any(nodes[i]["label"] == marker for i in inside),
+             f"the branch added at {add} has no {marker}")
+        norms = [i for i in inside if nodes[i]["kind"] == "LayerNorm" and carried in sources[i]]
+        must(len(norms) == 1, f"the branch added at {add} does not start with a layer norm "
+                              f"of what it is added to")
 
 
 def parallel_link(data) -> Verdict:
@@ -112,8 +153,13 @@ CLAIMS: tuple[Claim, ...] = (
     Claim("T1", "transformer.md",
           "A transformer layer is attention plus an ordinary feed-forward network, with residuals "
           "and normalisation.",
-          ("transformer-layer-snippet", "t1-block-parity", "t1-param-breakdown"),
-          criterion="The library's block equals torch.nn.TransformerEncoderLayer holding the "
+          ("transformer-layer-snippet", "t1-layer-diagram", "t1-block-parity",
+           "t1-param-breakdown"),
+          criterion="The autograd graph of one call of the library's block has two residual "
+                    "additions: the input plus attention (through a softmax) on a layer norm "
+                    "of it, then that sum plus a feed-forward network (through a ReLU) on a "
+                    "layer norm of it. The block equals torch.nn.TransformerEncoderLayer "
+                    "holding the "
                     f"same weights within {PARITY_TOLERANCE:.0e} (float32 and float64; a "
                     "batch, one sequence, a causal mask), and its parameters split into "
                     "attention projections 4(d² + d), feed-forward 2·d·d_ff + d_ff + d and "
