@@ -252,3 +252,17 @@ def test_context_slider_shows_the_numbers_the_build_computed(site, browser):
     assert page.evaluate(FIELDS_JS)["kv_mha"] == "512 GiB"
     assert not problems, problems
     page.context.close()
+
+
+def test_the_cheatsheet_page_prints_on_one_a4_sheet(site, browser):
+    origin, _ = site
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(f"{origin}/cheatsheet/", wait_until="networkidle")
+    page.evaluate("() => document.querySelectorAll('img[loading=lazy]')"
+                  ".forEach(img => img.loading = 'eager')")  # as a print would load them
+    page.wait_for_load_state("networkidle")
+    pdf = page.pdf(format="A4", print_background=True, prefer_css_page_size=True)
+    context.close()
+    pages = len(re.findall(rb"/Type\s*/Page\b(?!s)", pdf))
+    assert pages == 1, f"the printed cheatsheet runs to {pages} pages"

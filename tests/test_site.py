@@ -34,7 +34,8 @@ def test_every_page_exists(built_site):
 
 def test_nav_follows_the_cheatsheet_order():
     nav = re.findall(r"^\s+- .+: (\S+\.md)$", (ROOT / "mkdocs.yml").read_text(), re.MULTILINE)
-    assert nav == ["index.md", *(f"{s}.md" for s in SECTIONS), "evidence.md", "references.md"]
+    assert nav == ["index.md", "cheatsheet.md", *(f"{s}.md" for s in SECTIONS), "evidence.md",
+                   "references.md"]
 
 
 @pytest.mark.parametrize("slug", SECTIONS)
@@ -205,3 +206,19 @@ def test_every_page_links_to_the_code(built_site, site_origin):
         assert f'<a href="{site_origin}/#run-it-yourself">Get the code</a>' in html, page
     home = (built_site / "index.html").read_text(encoding="utf-8")
     assert 'id="run-it-yourself"' in home and 'href="downloads/attnsheet-' in home
+
+
+PDF_PAGE = re.compile(rb"/Type\s*/Page\b(?!s)")  # a page object, not the /Pages tree
+
+
+def test_the_one_page_cheatsheet_links_every_claim_and_offers_its_pdf(built_site):
+    html = (built_site / "cheatsheet" / "index.html").read_text(encoding="utf-8")
+    badges = re.findall(r'<a class="verdict-badge [^"]*" href="([^"]*)">(\w+)\u00a0', html)
+    assert {claim for _, claim in badges} == {c.id for c in CLAIMS}
+    for href, claim in badges:  # each badge leads to the section that shows its verdict
+        target = next(c for c in CLAIMS if c.id == claim).verdict_target
+        page, _, anchor = target.partition("#")
+        assert href == f"../{page[:-3]}/#{anchor}", (claim, href)
+    assert 'href="../downloads/attention-cheatsheet.pdf"' in html
+    pdf = (built_site / "downloads" / "attention-cheatsheet.pdf").read_bytes()
+    assert pdf.startswith(b"%PDF") and len(PDF_PAGE.findall(pdf)) == 1

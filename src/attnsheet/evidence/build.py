@@ -28,11 +28,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import cache, notebooks, stage, wheel
+from . import cache, cheatsheet_pdf, notebooks, stage, wheel
 from .ledger import badge, render_json, render_markdown, verdict_note
 from .machine import machine_markdown
 from .registry import REGISTRY, Registry
-from .spec import FAILS_HERE, Claim, CriterionFailed, Evidence, Experiment, Verdict
+from .spec import FAILS_HERE, Claim, CriterionFailed, Evidence, Experiment, Figure, Verdict
 
 SNIPPET_TIMEOUT_S = 300
 
@@ -259,10 +259,50 @@ def _remove_unlisted(paths: Paths, manifest: dict, registry: Registry) -> None:
                 path.unlink()
 
 
+# The one-page PDF's figures: (evidence item, figure key, caption).
+CHEATSHEET_FIGURES = (
+    ("o1-dependency-figure", "", "Which inputs each output depends on: a chain of steps for "
+                                 "the RNN, one step for attention (section 1)."),
+    ("a3-trained-model", "it-row", "The weight from 'it' moves from one noun to the other "
+                                   "when one word changes, in a model trained here (section 3)."),
+    ("c1-time-sweep", "", "Plain attention's time against the length, measured when the site "
+                          "was built (section 5)."),
+)
+
+
+def write_cheatsheet_pdf(paths: Paths, registry: Registry, manifest: dict,
+                         verdicts: dict[str, Verdict | None], run: "_Run") -> bool:
+    """The one-page A4 PDF (cheatsheet_pdf), redrawn when what it shows changed; True if
+    it was."""
+    statuses = {claim_id: v.status for claim_id, v in verdicts.items() if v is not None}
+    key = cheatsheet_pdf.source_key(paths.root, statuses,
+                                    [manifest[name]["key"] for name, _, _ in CHEATSHEET_FIGURES])
+    marker = paths.out / "cheatsheet-pdf.key"
+    target = paths.site / wheel.FOLDER / cheatsheet_pdf.FILE
+    if target.exists() and marker.exists() and marker.read_text() == key:
+        return False
+    start = time.perf_counter()
+    items = {item.name: item for item in registry.evidence}
+    drawn = []
+    for name, figure_key, caption in CHEATSHEET_FIGURES:
+        item = items[name]
+        rendered = _function(item.render)(*(run.load(n) for n in item.data), **item.params)
+        [figure] = [b for blocks in rendered.parts.values() for b in blocks
+                    if isinstance(b, Figure) and b.key == figure_key]
+        drawn.append((cheatsheet_pdf.draw_png(figure.draw), caption))
+    stamp = (f"Made by the site's build on {time.strftime('%Y-%m-%d')}; the verdicts, figures "
+             f"and numbers are that build's.")
+    cheatsheet_pdf.write(paths.root, target.parent, statuses, drawn, stamp)
+    marker.write_text(key)
+    run.log(f"evidence: built {cheatsheet_pdf.FILE} in {time.perf_counter() - start:.1f} s")
+    return True
+
+
 def ledger_files(registry: Registry) -> list[str]:
     """What every full build writes after judging: the ledger, the machine line, evidence.json
     and one verdict note and one badge per claim."""
-    return (["include/ledger.md", "include/machine.md", "site/evidence.json"]
+    return (["include/ledger.md", "include/machine.md", "site/evidence.json",
+             f"site/{wheel.FOLDER}/{cheatsheet_pdf.FILE}"]
             + [f"include/{stage.verdict_file(claim.id)}" for claim in registry.claims]
             + [f"include/{stage.badge_file(claim.id)}" for claim in registry.claims])
 
@@ -433,6 +473,8 @@ def build(root: Path, out: Path, *, force: bool = False, log=print,
                          badge(claim, verdicts.get(claim.id)))
     stage.write_text(paths.site / "evidence.json", render_json(full, kept, verdicts))
     stage.write_text(paths.include / "machine.md", machine_markdown())
+    if offers_wheel and (paths.root / "snippets" / "short").is_dir():
+        ran |= write_cheatsheet_pdf(paths, full, kept, verdicts, run)
     if not ran:
         log("evidence: all cached")
     return kept

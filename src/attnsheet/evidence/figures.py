@@ -23,6 +23,14 @@ THEMES = {
 MARKERS = ("o", "s", "^", "D", "v", "P")
 
 
+def theme_style(colors) -> dict:
+    """matplotlib settings of one theme: its text and axes colours, the site's font size."""
+    return {"font.family": "sans-serif", "font.size": 10, "text.color": colors["text"],
+            "axes.labelcolor": colors["text"], "axes.edgecolor": colors["muted"],
+            "xtick.color": colors["text"], "ytick.color": colors["text"],
+            "axes.titlecolor": colors["text"]}
+
+
 def draw_light_dark(draw: Callable) -> dict[str, str]:
     """Call `draw(colors) -> Figure` once per theme; each theme's SVG text."""
     import matplotlib
@@ -32,18 +40,7 @@ def draw_light_dark(draw: Callable) -> dict[str, str]:
 
     svgs = {}
     for theme, colors in THEMES.items():
-        style = {
-            "svg.hashsalt": "attnsheet",
-            "svg.fonttype": "none",
-            "font.family": "sans-serif",
-            "font.size": 10,
-            "text.color": colors["text"],
-            "axes.labelcolor": colors["text"],
-            "axes.edgecolor": colors["muted"],
-            "xtick.color": colors["text"],
-            "ytick.color": colors["text"],
-            "axes.titlecolor": colors["text"],
-        }
+        style = {"svg.hashsalt": "attnsheet", "svg.fonttype": "none", **theme_style(colors)}
         with plt.rc_context(style):
             figure = draw(colors)
             text = io.StringIO()
@@ -60,16 +57,21 @@ def figure_markdown(stem: str, alt: str, caption: str) -> str:
     or `figure-dark` (attr_list); the site's stylesheet shows the one that matches its
     colour scheme, so nothing here knows the theme. The images load lazily: the hidden
     variant, inside a link that is not displayed, is never fetched."""
-    alt_text = html.escape(alt, quote=True).replace("[", "&#91;").replace("]", "&#93;")
-    variants = "".join(
-        f"  [![{alt_text}]({stem}-{theme}.svg){{ loading=lazy }}]({stem}-{theme}.svg)"
-        f"{{ .figure-{theme} }}\n" for theme in ("light", "dark"))
     return (
         '<figure markdown="span">\n'
-        + variants
+        + figure_variants(stem, alt)
         + f"  <figcaption>{caption}</figcaption>\n"
         "</figure>\n"
     )
+
+
+def figure_variants(stem: str, alt: str) -> str:
+    """The two linked, lazily loaded variants of a figure, without a caption (the one-page
+    cheatsheet shows some figures this way; see `figure_markdown`)."""
+    alt_text = html.escape(alt, quote=True).replace("[", "&#91;").replace("]", "&#93;")
+    return "".join(
+        f"  [![{alt_text}]({stem}-{theme}.svg){{ loading=lazy }}]({stem}-{theme}.svg)"
+        f"{{ .figure-{theme} }}\n" for theme in ("light", "dark"))
 
 
 def write_fragment(include_dir: Path, name: str, text: str) -> Path:

@@ -127,6 +127,9 @@ def stage(evidence: str, rendered: Rendered, include: Path, site: Path,
     for key, data in rendered.scripts.items():
         written.append(write_json(site / script_data_file(evidence, key), data, compact=True))
     for stem, figure in figures_to_draw:
+        # the figure alone, no caption, for pages that show it small (the one-page cheatsheet)
+        written.append(write_text(include / f"{stem}.md",
+                                  figures.figure_variants(stem, figure.alt)))
         if figure not in drawn:
             drawn[figure] = figures.draw_light_dark(figure.draw)
         for theme, svg in drawn[figure].items():

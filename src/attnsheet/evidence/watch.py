@@ -15,7 +15,8 @@ import time
 from pathlib import Path
 from typing import Callable
 
-WATCHED = ("src/attnsheet/**/*.py", "snippets/**/*.py", "notebooks/*.py", "docs/*.md")
+WATCHED = ("src/attnsheet/**/*.py", "snippets/**/*.py", "snippets/short/*.md", "notebooks/*.py",
+           "docs/*.md")
 POLL_S = 0.1
 PAGES_DELAY_S = 1.5  # after a page-only edit, before the page checks re-run
 

@@ -40,7 +40,9 @@ STYLE = {
     "elman": (1, "o", "-", "Elman RNN"),
     "lstm": (2, "s", "--", "LSTM (gated RNN)"),
 }
-SCALE_STYLES = (":", "-.", "--", "-")  # recurrent-weight scales at initialisation, small to large
+# Recurrent-weight scales at initialisation, small to large: a colour and a dash each (the
+# attention colour, series 0, stays attention's).
+SCALE_STYLES = ((4, ":"), (1, "-."), (3, "--"), (5, "-"))
 NAMES = {"elman-loop": "the Python-loop RNN", "torch-rnn": "torch.nn.RNN",
          "attention": "attention", "elman": "the Elman RNN", "lstm": "the LSTM"}
 
@@ -559,9 +561,8 @@ def gradient(gradients: dict, recall_data: dict, *, experiment: str) -> Rendered
         import matplotlib.pyplot as plt
 
         figure, (left, right) = plt.subplots(1, 2, figsize=(9.2, 3.9))
-        rnn_colour = _style("elman", colors)["color"]
-        for scale, ls in zip(scales, SCALE_STYLES):
-            left.plot(ts, rnn[str(scale)], ls=ls, color=rnn_colour,
+        for scale, (colour, ls) in zip(scales, SCALE_STYLES):
+            left.plot(ts, rnn[str(scale)], ls=ls, color=colors["series"][colour],
                       label=f"tanh RNN, recurrent scale {scale:g}")
         left.plot(ts, attention, ls="-", marker="^", markevery=max(1, n // 12),
                   markersize=4, color=_style("attention", colors)["color"],
