@@ -8,10 +8,12 @@ Reports: clean build (empty evidence cache), warm build; under `make serve`'s se
 evidence watcher beside the site generator), the time from saving a prose edit and a caption
 edit to the served page showing it, and for a library edit whether the site kept answering and
 what re-ran; cold evidence time per item and per claim; each page's transfer size (HTML + CSS +
-JS + images, gzip; the search index aside) with the largest named; the library's attention
+JS + images, gzip; the search index aside) with the largest named; visible words per section
+page (outside folded blocks, code and captions); the library's attention
 against the textbook and SDPA (experiments/library_speed.py); the full test suite.
 Budgets: clean build <= 120 s, prose edit <= 1.5 s, caption edit <= 2 s, section page <=
-300 KB compressed, test suite <= 5 min. A benchmark, not a test: it never fails on time.
+300 KB compressed, a section page <= 900 visible words, test suite <= 5 min. A benchmark, not
+a test: it never fails on time.
 """
 
 from __future__ import annotations
@@ -38,6 +40,10 @@ from attnsheet.evidence.machine import machine_line
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # the tests' browser helpers: one way to serve and launch
 from tests.browser import SITE_CONFIG, SITE_GENERATOR, free_port  # noqa: E402
+from tests.sitecheck import visible_words  # noqa: E402
+from tests.test_site import SECTIONS  # noqa: E402
+
+VISIBLE_WORDS_BUDGET = 900  # a section page's words before a reader opens anything
 ENV = dict(os.environ, NO_MKDOCS_2_WARNING="1")
 # The edits the serve budgets time: (file, text, replacement) and the page that shows it.
 PROSE_EDIT = ("docs/idea.md", "There are two ways", "There are two main ways")
@@ -264,6 +270,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as site:
         clean, warm = build_times(Path(site))
         weights = page_weights(Path(site))
+        words = {page: visible_words(Path(site) / page / "index.html") for page in SECTIONS}
     print(f"clean build (empty evidence cache): {clean:6.1f} s   (budget 120 s)")
     print(f"warm build:                         {warm:6.1f} s")
     serve = serve_budgets()
@@ -292,6 +299,11 @@ def main() -> None:
         print(f"  {size / 1024:7.1f} KB  {page}")
     largest = max(weights, key=weights.get)
     print(f"largest: {largest} at {weights[largest] / 1024:.1f} KB (budget 300 KB)")
+    print("\nvisible words per section page (outside folded blocks, code and captions; "
+          f"budget {VISIBLE_WORDS_BUDGET}):")
+    for page, count in words.items():
+        over = "  over" if count > VISIBLE_WORDS_BUDGET else ""
+        print(f"  {count:6d}  {page}{over}")
     library_report()
     if not args.no_tests:
         seconds = timed([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"])

@@ -128,3 +128,37 @@ def external_urls_in_assets(site: Path, own_origin: str) -> list[str]:
                 if re.match(r"^(https?:)?//", url) and not url.startswith(own_origin):
                     found.append(f"{path.relative_to(site)}: {url}")
     return found
+
+
+class _VisibleText(HTMLParser):
+    """The words a reader sees in a page's article without opening anything: text outside
+    folded blocks (<details>), code, figure captions, scripts and the page's own
+    headings-permalink marks."""
+
+    HIDDEN = {"details", "pre", "code", "figcaption", "script", "style", "svg", "math"}
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.in_article, self.hidden, self.words = False, 0, 0
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "article":
+            self.in_article = True
+        elif self.in_article and tag in self.HIDDEN:
+            self.hidden += 1
+
+    def handle_endtag(self, tag):
+        if tag == "article":
+            self.in_article = False
+        elif self.in_article and tag in self.HIDDEN and self.hidden:
+            self.hidden -= 1
+
+    def handle_data(self, data):
+        if self.in_article and not self.hidden:
+            self.words += len([w for w in data.split() if any(c.isalnum() for c in w)])
+
+
+def visible_words(path: Path) -> int:
+    parser = _VisibleText()
+    parser.feed(path.read_text(encoding="utf-8"))
+    return parser.words

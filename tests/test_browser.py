@@ -165,10 +165,16 @@ def test_attention_explorer_shows_the_json(site, browser):
     origin, site_dir = site
     data = json.loads((site_dir / "data/page/a3-pretrained-explorer.json").read_text())
     page, problems = new_page(browser, origin, "light")
+    fetched = []
+    page.on("request", lambda request: fetched.append(request.url))
     page.goto(f"{origin}/", wait_until="networkidle")
     # Arrive by instant navigation, as a reader does: the explorer must set itself up anyway.
     page.locator("a.md-nav__link[href$='/attention/']:visible").first.click()
     page.wait_for_url(f"{origin}/attention/")
+    page.wait_for_load_state("networkidle")
+    assert not [u for u in fetched if "data/page/a3-pretrained-explorer" in u], (
+        "the explorer's data should wait until a reader scrolls near it")
+    page.locator(".attn-explorer").scroll_into_view_if_needed()
     page.wait_for_selector(".attn-explorer__table")
     assert page.locator(".attn-explorer figure").evaluate(
         "f => getComputedStyle(f).display") == "none", "the static fallback should be hidden"

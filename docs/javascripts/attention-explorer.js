@@ -190,8 +190,22 @@
       .then(function () { delete root.dataset.loading; });
   }
 
+  // Each explorer fetches its data only when a reader scrolls near it: most visits to the
+  // page never reach it, and the first screen then loads without it.
   function init() {
-    document.querySelectorAll(".attn-explorer[data-src]").forEach(setup);
+    var roots = document.querySelectorAll(".attn-explorer[data-src]");
+    if (!("IntersectionObserver" in window)) {
+      roots.forEach(setup);
+      return;
+    }
+    var observer = new IntersectionObserver(function (entries) {
+      entries.forEach(function (entry) {
+        if (!entry.isIntersecting) return;
+        observer.unobserve(entry.target);
+        setup(entry.target);
+      });
+    }, { rootMargin: "600px 0px" });
+    roots.forEach(function (root) { observer.observe(root); });
   }
 
   if (typeof window.document$ !== "undefined") {
