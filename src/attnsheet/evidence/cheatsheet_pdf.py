@@ -94,24 +94,33 @@ def write(root: Path, out: Path, verdicts: dict[str, str],
     import matplotlib.pyplot as plt
 
     width, height = A4_INCHES
-    size, line = 7.6, 7.6 * 1.32 / 72 / height  # body text: points, line height (page units)
-    chars = 62  # per line in a column 3.45 inches wide at 7.6 points
+    size, line = 7.4, 7.4 * 1.3 / 72 / height  # body text: points, line height (page units)
+    chars = 64  # per line in a column 3.45 inches wide at 7.4 points
     page = plt.figure(figsize=A4_INCHES)
     text = lambda x, y, s, **kw: page.text(x, y, s, va="top", **kw)  # noqa: E731
     text(0.06, 0.965, "Attention and transformers: the cheatsheet on one page", size=15,
          weight="bold")
     text(0.06, 0.938, "Each line carries its claim and the verdict computed when the site was "
-                      "built; the site shows the evidence for each.", size=8, color="#57606a")
-    columns = ([0.06, 0.905], [0.53, 0.905])  # x, y of each column's next line
+                      "built; the site's cheatsheet page links each to its evidence.", size=8,
+         color="#57606a")
+    sections = []  # (heading, [(wrapped lines, claims)]), and its height in lines
     for index, name in enumerate(SECTIONS):
-        column = columns[0 if index < 4 else 1]
-        x = column[0]
         title = page_title((root / "docs" / f"{name}.md").read_text(encoding="utf-8"))
-        text(x, column[1], f"{index + 1}. {title}", size=9.2, weight="bold")
-        column[1] -= line * 1.45
         short = (root / "snippets" / "short" / f"{name}.md").read_text(encoding="utf-8")
-        for item, claims in short_version(short):
-            lines = textwrap.wrap(item, chars)
+        items = [(textwrap.wrap(item, chars), claims) for item, claims in short_version(short)]
+        lines = 1.45 + 0.6 + sum(len(w) + (1.25 if claims else 0.3) for w, claims in items)
+        sections.append((f"{index + 1}. {title}", items, lines))
+    # Split the sections, in order, between two columns as evenly as they allow.
+    split = min(range(1, len(sections)),
+                key=lambda k: max(sum(s[2] for s in sections[:k]),
+                                  sum(s[2] for s in sections[k:])))
+    columns = ([0.06, 0.905], [0.53, 0.905])  # x, y of each column's next line
+    for index, (heading, items, _) in enumerate(sections):
+        column = columns[0 if index < split else 1]
+        x = column[0]
+        text(x, column[1], heading, size=9.2, weight="bold")
+        column[1] -= line * 1.45
+        for lines, claims in items:
             for i, wrapped in enumerate(lines):
                 text(x + 0.012, column[1], wrapped, size=size)
                 if i == 0:
@@ -123,18 +132,21 @@ def write(root: Path, out: Path, verdicts: dict[str, str],
                 label = f"{claim} {verdicts.get(claim, 'not judged yet')}"
                 text(badge_x, column[1] - 0.001, label, size=6.4, color=ink, weight="bold",
                      bbox={"boxstyle": "round,pad=0.25", "facecolor": fill, "edgecolor": "none"})
-                badge_x += (len(label) * 0.56 + 2.2) * 6.4 / 72 / width
-            column[1] -= line * 1.25
+                badge_x += (len(label) * 0.62 + 3.0) * 6.4 / 72 / width  # a gap between
+            column[1] -= line * (1.25 if claims else 0.3)
         column[1] -= line * 0.6
+    # The figures in a row right under the text, each as tall as the row's width allows.
     top = min(column[1] for column in columns) - 0.01
     slot = (1 - 0.12) / max(1, len(figures))
     for i, (png, caption) in enumerate(figures):
-        axes = page.add_axes((0.06 + i * slot, 0.075, slot - 0.02, max(0.05, top - 0.11)))
-        axes.imshow(mpimg.imread(io.BytesIO(png), format="png"))
-        axes.set_anchor("S")
+        image = mpimg.imread(io.BytesIO(png), format="png")
+        rows, cols = image.shape[:2]
+        tall = min(top - 0.12, (slot - 0.02) * width / height * rows / cols)  # page units
+        axes = page.add_axes((0.06 + i * slot, top - tall, slot - 0.02, tall))
+        axes.imshow(image)
         axes.axis("off")
-        page.text(0.06 + i * slot, 0.068, "\n".join(textwrap.wrap(caption, 48)), size=6.6,
-                  va="top", color="#1f2328")
+        page.text(0.06 + i * slot, top - tall - 0.006, "\n".join(textwrap.wrap(caption, 48)),
+                  size=6.6, va="top", color="#1f2328")
     page.text(0.06, 0.022, stamp, size=6, color="#57606a")
     path = out / FILE
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -196,7 +196,7 @@ def param_breakdown(*, d_model: int, n_heads: int, d_ff: int) -> dict:
 SHOWN_OPERATIONS = {"AddBackward0": ("+", "add"), "ReluBackward0": ("ReLU", "operation"),
                     "SoftmaxBackward0": ("softmax", "operation"),
                     "BmmBackward0": ("matmul", "operation"),
-                    "MulBackward0": ("× 1/√d", "operation")}
+                    "MulBackward0": ("÷ √d_head", "operation")}
 
 
 def layer_graph(*, n: int, d_model: int, n_heads: int, d_ff: int, seed: int) -> dict:

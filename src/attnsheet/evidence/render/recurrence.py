@@ -601,7 +601,7 @@ def gradient(gradients: dict, recall_data: dict, *, experiment: str) -> Rendered
             f"flat per step): larger recurrent weights multiply the gradient up while tanh's "
             f"flattening slopes cut it down, and here the two roughly cancel; weights large "
             f"enough to win make it grow instead (it explodes; "
-            f"[Pascanu et al., 2013](references.md#pascanu-2013)). "
+            '<a href="../references/#pascanu-2013">Pascanu et al., 2013</a>). '
             + ("Training did not leave the Elman RNN there: its gradient falls with "
                "distance (right)." if elman_falls else
                "After training, the Elman RNN's gradient did not fall that far either "
@@ -646,7 +646,7 @@ def gradient(gradients: dict, recall_data: dict, *, experiment: str) -> Rendered
         + (f" A small gradient is not forgetting: this same Elman RNN recalls the item "
            f"{k_end} steps back (below). A network that stores an item robustly has a vanishing "
            f"gradient to it, and that is what makes long gaps hard to learn "
-           f"([Bengio et al., 1994](references.md#bengio-1994))."
+           '(<a href="../references/#bengio-1994">Bengio et al., 1994</a>).'
            if reach(recall_data, "elman") == k_end and trained_ratio["elman"] < FADED else "")
         + f" {_data_link(experiment)}."
     )

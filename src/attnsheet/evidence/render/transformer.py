@@ -228,7 +228,8 @@ def layer_diagram(data) -> Rendered:
                           color=colors["text"])
                 half[node_id] = (0.22, 0.22)
                 continue
-            w = 0.46 if r in shared or x else 1.0  # off the middle column narrower
+            # off the middle column narrower; the middle ones clear of the side columns
+            w = 0.46 if r in shared or x else 0.8
             if node["kind"] == "input":
                 text, face = "input x", "none"
             elif node["kind"] in WEIGHTED:
@@ -273,11 +274,16 @@ def layer_diagram(data) -> Rendered:
     modules = [n for n in data["nodes"] if n["kind"] in WEIGHTED]
     operations = [n for n in data["nodes"] if n["kind"] == "operation"]
     adds = [n for n in data["nodes"] if n["kind"] == "add"]
+    by_row: dict[int, list[str]] = {}
+    for node in data["nodes"]:
+        label = {"input": "the input x", "add": "an addition"}.get(node["kind"], node["label"])
+        by_row.setdefault(where[node["id"]][1], []).append(label)
     alt = (
         "Diagram of one transformer layer, top to bottom: "
-        + ", then ".join(n["label"] if n["kind"] != "input" else "the input x"
-                         for n in data["nodes"])
-        + f"; {len(adds)} residual additions bring the layer's input back in."
+        + "; ".join(" and ".join(sorted(labels)) + (" side by side" if len(labels) > 1 else "")
+                    for _, labels in sorted(by_row.items()))
+        + f". {len(adds)} residual additions: the first adds the layer's input to the "
+        "attention step's output, the second adds that sum to the feed-forward output."
     )
     caption = (
         f"One layer of the library's <code>TransformerBlock</code>, read off the autograd "

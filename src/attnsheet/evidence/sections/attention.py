@@ -151,7 +151,7 @@ CLAIMS: tuple[Claim, ...] = (
                     f"all-MiniLM-L6-v2 the heads that follow the referent and those that do the "
                     f"opposite are counted on every pair, with and without a minimum margin, and "
                     f"reported whichever way they fall.",
-          predicate=a3_referent, section="a-real-pretrained-transformer"),
+          predicate=a3_referent, section="it-links-to-animal"),
 )
 
 # --- P1 (pitfalls page): the evidence reads this section's pretrained maps ------------------

@@ -169,7 +169,8 @@ CLAIMS: tuple[Claim, ...] = (
           "Direct links and parallelism let transformers train fast and use long context.",
           ("t2-epoch-time", "r3b-recall-uniform"),
           # data and reading: sections/recurrence
-          criterion=T2_CRITERION, predicate=t2_verdict, section="why-it-won"),
+          criterion=T2_CRITERION, predicate=t2_verdict,
+          section="recurrence.md#training-time"),
     Claim("T3", "transformer.md",
           "Attention let sequence models use parallel compute with a one-step path between "
           "any two positions.",
