@@ -172,6 +172,7 @@ def section_links(data) -> Rendered:
 # --- T1: the layer as a diagram ---------------------------------------------------------------
 
 WEIGHTED = ("Linear", "LayerNorm")  # node kinds that hold learned weights
+SIDE_BY_SIDE = 1.15  # distance between the centres of nodes on one row (layout units)
 
 
 def layer_positions(data) -> dict[int, tuple[float, int]]:
@@ -193,7 +194,7 @@ def layer_positions(data) -> dict[int, tuple[float, int]]:
         members = sorted(by_row[r], reverse=True)  # later-created first: queries, keys, values
         if len(members) > 1:
             for i, node in enumerate(members):
-                x[node] = i - (len(members) - 1) / 2
+                x[node] = SIDE_BY_SIDE * (i - (len(members) - 1) / 2)
             continue
         [node] = members
         near = [p for p in parents[node] if row[p] == r - 1]
@@ -215,8 +216,10 @@ def layer_diagram(data) -> Rendered:
         from matplotlib.patches import Circle, FancyArrowPatch, FancyBboxPatch
 
         step, box = 1.15, 0.36  # vertical distance between rows; half a box's height
-        inch = 0.78  # per unit of the layout: boxes large enough for 9.5-point labels
-        figure, axes = plt.subplots(figsize=(3.6 * inch, (rows * step + 0.2) * inch))
+        inch = 0.82  # per unit of the layout: boxes large enough for 9-point labels
+        residual_x = min(x for x, _ in where.values()) - 0.8
+        left, right = residual_x - 0.15, SIDE_BY_SIDE + 0.6
+        figure, axes = plt.subplots(figsize=((right - left) * inch, (rows * step + 0.2) * inch))
         shared = {r for _, r in where.values() if sum(rr == r for _, rr in where.values()) > 1}
         half = {}
         for node_id, (x, r) in where.items():
@@ -229,7 +232,7 @@ def layer_diagram(data) -> Rendered:
                 half[node_id] = (0.22, 0.22)
                 continue
             # off the middle column narrower; the middle ones clear of the side columns
-            w = 0.46 if r in shared or x else 0.8
+            w = 0.53 if r in shared or x else 0.85
             if node["kind"] == "input":
                 text, face = "input x", "none"
             elif node["kind"] in WEIGHTED:
@@ -240,13 +243,12 @@ def layer_diagram(data) -> Rendered:
                 (x - w, y - box), 2 * w, 2 * box, boxstyle="round,pad=0,rounding_size=0.08",
                 facecolor=face, alpha=0.25 if face != "none" else 1, edgecolor=colors["text"],
                 linewidth=0.8))
-            axes.text(x, y, text, ha="center", va="center", fontsize=9.5,
+            axes.text(x, y, text, ha="center", va="center", fontsize=9,
                       color=colors["text"], linespacing=1.15)
             half[node_id] = (w, box)
         occupied = set(where.values())
         line = dict(color=colors["muted"], linewidth=1.1)
         arrow = dict(arrowstyle="-|>", mutation_scale=10, shrinkA=0, shrinkB=0, **line)
-        residual_x = min(x for x, _ in where.values()) - 0.8
         residuals = 0
         for source, target in edges:
             (x0, r0), (x1, r1) = where[source], where[target]
@@ -265,7 +267,7 @@ def layer_diagram(data) -> Rendered:
                 axes.add_patch(FancyArrowPatch(bend, end, **arrow))
             else:
                 axes.add_patch(FancyArrowPatch(start, end, **arrow))
-        axes.set_xlim(residual_x - 0.15, 1.5)
+        axes.set_xlim(left, right)
         axes.set_ylim(-(rows - 1) * step - 0.5, 0.5)
         axes.set_aspect("equal")
         axes.axis("off")
