@@ -590,10 +590,14 @@ def test_it_blend_and_maps_render(maps):
     blend = render.it_blend(maps)
     (figure,) = figures_of(blend)
     assert f"{maps['mean_share']['[CLS] and [SEP]']:.0%}" in figure.caption
+    finding = blend.parts[""][1]  # the criterion's numbers in view; the table folded apart
+    assert f"supply {maps['mean_added_share']['[CLS] and [SEP]']:.0%} of what" in finding
+    assert "| [CLS] and [SEP] |" in blend.parts["intake"][0]
     figure.draw(THEME)
     rendered = render.pretrained_maps(maps)
     assert maps["weights_sha256"] in rendered.parts["provenance"][0]
-    caveats = rendered.parts[""][-1]
+    caveats = rendered.parts["counts"][0]
+    assert "heads follow the referent" in rendered.parts[""][-1]
     assert f"Follow, by at least {maps['margin']:g}" in caveats
     assert "1 heads" not in caveats
 

@@ -16,8 +16,8 @@ from attnsheet.evidence import cache, stage
 from attnsheet.evidence.build import in_dependency_order
 from attnsheet.evidence.urls import page_url
 from attnsheet.evidence.registry import Registry
-from attnsheet.evidence.spec import (FAILS_HERE, HOLDS, Claim, Evidence, Experiment, Verdict,
-                                     must)
+from attnsheet.evidence.spec import (FAILS_HERE, HOLDS, NEEDS_HARDWARE, Claim, Evidence,
+                                     Experiment, Verdict, must)
 
 from .helpers import DOCS, EVIDENCE_OUT, ROOT, run_python
 
@@ -402,3 +402,8 @@ def test_a_verdict_note_says_what_failed_and_links_the_ledger():
     assert note.startswith(f"**{claim.id} does not hold on the machine that built this page:** "
                            "too slow here.")
     assert f"(evidence.md#{claim.id.lower()})" in note
+    summarised = verdict_note(claim, Verdict(NEEDS_HARDWARE, {}, "the long reason",
+                                             summary="A plain sentence."))
+    plain, folded = summarised.split("??? note")  # the reason folds under the sentence
+    assert "A plain sentence." in plain and "the long reason" not in plain
+    assert "the long reason." in folded

@@ -426,9 +426,9 @@ def render_all(data):
 
 
 def text_of(rendered):
-    """Every caption, alt text and Markdown block of a rendering, joined."""
+    """Every caption, alt text and Markdown block of a rendering (all its parts), joined."""
     parts = []
-    for block in rendered.parts[""]:
+    for block in (b for blocks in rendered.parts.values() for b in blocks):
         if isinstance(block, Figure):
             parts += [block.alt, block.caption]
         elif isinstance(block, str):

@@ -109,10 +109,12 @@ def verdict_note(claim: Claim, verdict: Verdict | None) -> str:
               NEEDS_HARDWARE: "needs other hardware than the machine that built this page",
               RECORDED: "rests on a recorded run on other hardware"}[verdict.status]
     css = verdict.status.replace(" ", "-")
-    if verdict.summary:
-        return (f"**{claim.id} {saying}.** {verdict.summary} In detail: {verdict.reason}. "
+    if verdict.summary:  # the plain sentence stays in view; the full reason folds below it
+        return (f"**{claim.id} {saying}.** {verdict.summary} "
                 f"([ledger]({LEDGER_PAGE}#{claim.id.lower()}))\n"
-                f"{{ .verdict-note .ledger-{css}-note }}\n")
+                f"{{ .verdict-note .ledger-{css}-note }}\n\n"
+                f'??? note "{claim.id}: the verdict in detail"\n'
+                f"    {verdict.reason}.\n")
     return (f"**{claim.id} {saying}:** {verdict.reason}. "
             f"([ledger]({LEDGER_PAGE}#{claim.id.lower()}))\n{{ .verdict-note .ledger-{css}-note }}\n")
 

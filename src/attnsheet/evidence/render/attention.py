@@ -241,7 +241,8 @@ def _mean(values) -> float:
 
 def pretrained_maps(data) -> Rendered:
     """Provenance (part "provenance"); every head's row of "it", the per-head counts over
-    the pairs and the computed caveats (part "")."""
+    the pairs and what they add up to (part ""); every pair's counts and the computed
+    caveats (part "counts")."""
     n_layers, n_heads = data["layers"], data["heads"]
     n_all = n_layers * n_heads
     pairs = data["pairs"]
@@ -318,6 +319,12 @@ def pretrained_maps(data) -> Rendered:
     kept = total["follows_at_margin"] + total["opposite_at_margin"]
     size = "Most" if kept < (total["follows"] + total["opposite"]) / 2 else "Few"
     punctuation_tokens = " ".join(f"`{t}`" for t in data["groups"]["punctuation"])
+    summary = (
+        f"Over all {n_pairs} pairs, heads follow the referent {total['follows']} times and do "
+        f"the opposite {total['opposite']} times ({total['follows_at_margin']} against "
+        f"{total['opposite_at_margin']} when the move must be at least {margin:g}); "
+        f"{all_pairs}.\n"
+    )
     caveats = f"""\
 {table}
 What the numbers say, computed from the weights above:
@@ -347,7 +354,7 @@ What the numbers say, computed from the weights above:
   {data['heads_mostly_special']} of {n_all} heads [CLS] and [SEP] get more than half.
 """
     if consistent == 0:
-        caveats += (
+        summary += (
             "\nSo this model does not show the textbook picture of a head that links *it* to "
             "its referent. That does not prove the model ignores the referent: the "
             "information can be spread over many heads and layers, and the weights are only "
@@ -388,7 +395,8 @@ What the numbers say, computed from the weights above:
         "provenance": [provenance],
         "": [Figure(draw_rows, rows_alt, rows_caption, key="it-rows"),
              Figure(draw_counts, counts_alt, counts_caption, key="head-counts"),
-             caveats],
+             summary],
+        "counts": [caveats],  # every pair and every reading, folded on the page
     })
 
 
@@ -536,7 +544,16 @@ def it_blend(data) -> Rendered:
         + ", ".join(f"{value:.2f} {name}" for value, name in blend[:3])
         + "."
     )
-    return Rendered(parts={"": [Figure(draw, alt, caption), weight_against_intake(data)]})
+    weight, added = data["mean_share"], data["mean_added_share"]
+    special = data["group_order"][0]
+    finding = (
+        f"Weights are not intake: {special} hold {weight[special]:.0%} of the weight from "
+        f"<em>it</em> but supply {added[special]:.0%} of what the heads add to it, once each "
+        f"weight is multiplied by the size of the value it takes (the norm-based reading of "
+        f"[Kobayashi et al., 2020](references.md#kobayashi-2020)).\n"
+    )
+    return Rendered(parts={"": [Figure(draw, alt, caption), finding],
+                           "intake": [weight_against_intake(data)]})
 
 
 def weight_against_intake(data) -> str:
@@ -544,15 +561,11 @@ def weight_against_intake(data) -> str:
     the heads add to "it" (weight x value norm, Kobayashi et al., 2020)."""
     weight, added = data["mean_share"], data["mean_added_share"]
     rows = [[name, f"{weight[name]:.0%}", f"{added[name]:.0%}"] for name in data["group_order"]]
-    special = data["group_order"][0]
     return (
-        f"A weight only says how much of a token's value vector is taken, not how large that "
-        f"vector is. Multiplying each weight by the size of the token's value after the "
-        f"head's output projection gives what the token actually adds to <em>it</em> "
-        f"(the norm-based reading of [Kobayashi et al., 2020](references.md#kobayashi-2020)). "
-        f"{special} hold {weight[special]:.0%} of the weight but supply "
-        f"{added[special]:.0%} of what is added: their value vectors are small, so weight "
-        f"parked on them changes <em>it</em> little.\n\n"
+        "A weight only says how much of a token's value vector is taken, not how large that "
+        "vector is. Multiplying each weight by the size of the token's value after the head's "
+        "output projection gives what the token actually adds to <em>it</em>; the markers' "
+        "value vectors are small, so weight parked on them changes <em>it</em> little.\n\n"
         + markdown_table(["tokens", "share of the weight from “it”",
                           "share of what is added to “it”"], rows)
     )
