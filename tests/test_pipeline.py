@@ -407,3 +407,17 @@ def test_a_verdict_note_says_what_failed_and_links_the_ledger():
     plain, folded = summarised.split("??? note")  # the reason folds under the sentence
     assert "A plain sentence." in plain and "the long reason" not in plain
     assert "the long reason." in folded
+
+
+def test_a_long_caption_keeps_whole_sentences_and_folds_the_rest():
+    from attnsheet.evidence.figures import figure_markdown, split_caption
+
+    first = "A first sentence of " + "many " * 40 + "words."
+    second = "A second one, " + "also " * 30 + "long."
+    short, rest = split_caption(f"{first} {second}", limit=60)
+    assert (short, rest) == (first, second)
+    assert split_caption("Short. Fits.", limit=60) == ("Short. Fits.", "")
+    assert split_caption(first, limit=5) == (first, "")  # the first sentence always stays
+    markdown = figure_markdown("figures/x", "alt", f"{first} {second}")
+    assert f"<figcaption>{first}</figcaption>" in markdown
+    assert f"<p>{second}</p>" in markdown.split("</figure>")[1]

@@ -225,3 +225,20 @@ def test_the_one_page_cheatsheet_links_every_claim_and_offers_its_pdf(built_site
     assert 'href="../downloads/attention-cheatsheet.pdf"' in html
     pdf = (built_site / "downloads" / "attention-cheatsheet.pdf").read_bytes()
     assert pdf.startswith(b"%PDF") and len(PDF_PAGE.findall(pdf)) == 1
+
+
+def test_figure_captions_are_short_and_the_rest_folds(built_site):
+    """A caption in view is at most 60 words (whole sentences); a longer one's rest sits in a
+    folded block right under its figure."""
+    from attnsheet.evidence.figures import CAPTION_WORDS, caption_words
+
+    long = {}
+    for page in sorted(built_site.rglob("index.html")):
+        for caption in re.findall(r"<figcaption>(.*?)</figcaption>",
+                                  page.read_text(encoding="utf-8"), re.DOTALL):
+            if caption_words(caption) > CAPTION_WORDS:
+                long.setdefault(str(page.relative_to(built_site)), []).append(caption[:80])
+    assert not long, f"captions over {CAPTION_WORDS} words: {long}"
+    recurrence = (built_site / "recurrence" / "index.html").read_text(encoding="utf-8")
+    assert re.search(r'</figure>\s*<details class="note figure-detail"><summary>More about '
+                     r"this figure</summary>", recurrence)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import io
+import re
 from pathlib import Path
 from typing import Callable
 
@@ -57,12 +58,33 @@ def figure_markdown(stem: str, alt: str, caption: str) -> str:
     or `figure-dark` (attr_list); the site's stylesheet shows the one that matches its
     colour scheme, so nothing here knows the theme. The images load lazily: the hidden
     variant, inside a link that is not displayed, is never fetched."""
-    return (
-        '<figure markdown="span">\n'
-        + figure_variants(stem, alt)
-        + f"  <figcaption>{caption}</figcaption>\n"
-        "</figure>\n"
-    )
+    short, rest = split_caption(caption)
+    markdown = ('<figure markdown="span">\n' + figure_variants(stem, alt)
+                + f"  <figcaption>{short}</figcaption>\n</figure>\n")
+    if rest:  # the rest of a long caption folds under the figure (raw HTML: no Markdown in it)
+        markdown += (f'\n<details class="note figure-detail"><summary>More about this figure'
+                     f"</summary>\n<p>{rest}</p>\n</details>\n")
+    return markdown
+
+
+CAPTION_WORDS = 60  # a caption in view; the rest of a longer one folds under the figure
+SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z<(“\"])")
+
+
+def caption_words(caption: str) -> int:
+    return len(re.sub(r"<[^>]+>", " ", caption).split())
+
+
+def split_caption(caption: str, limit: int = CAPTION_WORDS) -> tuple[str, str]:
+    """(the whole sentences from the start that fit in `limit` words, the rest); at least the
+    first sentence stays in the caption."""
+    sentences = SENTENCE_END.split(caption.strip())
+    kept, count = 0, 0
+    for sentence in sentences:
+        if kept and count + caption_words(sentence) > limit:
+            break
+        kept, count = kept + 1, count + caption_words(sentence)
+    return " ".join(sentences[:kept]), " ".join(sentences[kept:])
 
 
 def figure_variants(stem: str, alt: str) -> str:

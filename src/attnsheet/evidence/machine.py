@@ -25,9 +25,16 @@ def machine_line(threads: int | None = None, load: float | None = None) -> str:
     )
 
 
+def folded_machine_line(line: str) -> str:
+    """The machine line, folded (raw HTML, a block of its own): one click away from the
+    measurement it describes."""
+    return (f'<details class="note machine-line"><summary>Measured on the machine that built '
+            f"this page</summary>\n<p>Measured at build on: {line}.</p>\n</details>\n")
+
+
 def machine_markdown(threads: int | None = None, load: float | None = None) -> str:
     """Markdown fragment the pages include beside measured output."""
-    return f'<p class="machine-line">Measured at build on: {machine_line(threads, load)}.</p>\n'
+    return folded_machine_line(machine_line(threads, load))
 
 
 def machine_markdown_from(machine: dict) -> str:
@@ -39,4 +46,4 @@ def machine_markdown_from(machine: dict) -> str:
     busy = f", load average {load:.1f} while measuring" if load is not None else ""
     line = (f"{machine['cpu']}, {machine['cores']} cores{used}{busy}, Python "
             f"{machine['python']}, numpy {machine['numpy']}, torch {machine['torch']}")
-    return f'<p class="machine-line">Measured at build on: {line}.</p>\n'
+    return folded_machine_line(line)
