@@ -9,7 +9,8 @@ evidence watcher beside the site generator), the time from saving a prose edit a
 edit to the served page showing it, and for a library edit whether the site kept answering and
 what re-ran; cold evidence time per item and per claim; each page's transfer size (HTML + CSS +
 JS + images, gzip; the search index aside) with the largest named; visible words per section
-page (outside folded blocks, code and captions); the library's attention
+page (outside folded blocks, code and captions); Lighthouse (mobile, gzip via nginx) per page,
+when nginx and lighthouse are installed; the library's attention
 against the textbook and SDPA (experiments/library_speed.py); the full test suite.
 Budgets: clean build <= 120 s, prose edit <= 1.5 s, caption edit <= 2 s, section page <=
 300 KB compressed, a section page <= 900 visible words, test suite <= 5 min. A benchmark, not
@@ -92,6 +93,67 @@ def page_weights(site_dir: Path) -> dict[str, int]:
             weights[url.removeprefix(origin)] = total
         browser.close()
     return weights
+
+
+NGINX_CONF = """worker_processes 1;
+pid {root}/nginx.pid;
+error_log {root}/nginx-error.log;
+events {{ worker_connections 256; }}
+http {{
+  include /etc/nginx/mime.types;
+  access_log off;
+  client_body_temp_path {root}/body; proxy_temp_path {root}/proxy;
+  fastcgi_temp_path {root}/fastcgi; uwsgi_temp_path {root}/uwsgi; scgi_temp_path {root}/scgi;
+  gzip on; gzip_comp_level 6; gzip_min_length 256;
+  gzip_types text/css application/javascript application/json image/svg+xml text/plain;
+  server {{ listen 127.0.0.1:{port}; root {site}; index index.html;
+           location / {{ try_files $uri $uri/ =404; }} }}
+}}
+"""
+LIGHTHOUSE_RUNS = 3  # per page; the report gives the median performance score
+
+
+def lighthouse_report(site_dir: Path) -> list[str]:
+    """Lighthouse (mobile, the default) on every page, served gzip-compressed by Debian's
+    nginx: median performance of LIGHTHOUSE_RUNS runs, and the other three categories.
+    Needs `nginx` and a `lighthouse` command (LIGHTHOUSE=path, else `npx --no-install`);
+    says so and skips when either is missing."""
+    lighthouse = os.environ.get("LIGHTHOUSE") or shutil.which("lighthouse")
+    command = [lighthouse] if lighthouse else ["npx", "--no-install", "lighthouse"]
+    if not shutil.which("nginx") or subprocess.run(command + ["--version"], capture_output=True
+                                                   ).returncode != 0:
+        return ["\nlighthouse: skipped (needs nginx and lighthouse: apt-get install nginx; "
+                "npm install lighthouse, then LIGHTHOUSE=<its path>)"]
+    pages = sorted(p.parent.relative_to(site_dir).as_posix() for p in site_dir.rglob("index.html"))
+    with tempfile.TemporaryDirectory() as root:
+        port = free_port()
+        conf = Path(root) / "nginx.conf"
+        conf.write_text(NGINX_CONF.format(root=root, port=port, site=site_dir))
+        subprocess.run(["nginx", "-c", str(conf)], check=True)
+        env = {**os.environ, "CHROME_PATH": "/usr/bin/chromium"}
+        lines = [f"\nlighthouse, mobile, gzip (nginx); median performance of {LIGHTHOUSE_RUNS} "
+                 "runs (budget 95), then accessibility / best practices / SEO:"]
+        try:
+            for page in pages:
+                url = f"http://127.0.0.1:{port}/" + ("" if page == "." else page + "/")
+                runs = []
+                for _ in range(LIGHTHOUSE_RUNS):
+                    done = subprocess.run(command + [url, "--quiet", "--output=json",
+                                          "--output-path=stdout",
+                                          "--chrome-flags=--headless=new --no-sandbox "
+                                          "--disable-gpu",
+                                          "--only-categories=performance,accessibility,"
+                                          "best-practices,seo"],
+                                          capture_output=True, text=True, env=env)
+                    categories = json.loads(done.stdout)["categories"]
+                    runs.append({k: round(v["score"] * 100) for k, v in categories.items()})
+                performance = sorted(r["performance"] for r in runs)[len(runs) // 2]
+                rest = "/".join(str(min(r[k] for r in runs))
+                                for k in ("accessibility", "best-practices", "seo"))
+                lines.append(f"  {performance:4d}  {rest:11s}  {url.split(str(port), 1)[1]}")
+        finally:
+            subprocess.run(["nginx", "-c", str(conf), "-s", "stop"])
+    return lines
 
 
 def evidence_times() -> tuple[dict[str, float], dict[str, float]]:
@@ -271,6 +333,7 @@ def main() -> None:
         clean, warm = build_times(Path(site))
         weights = page_weights(Path(site))
         words = {page: visible_words(Path(site) / page / "index.html") for page in SECTIONS}
+        lighthouse = lighthouse_report(Path(site))
     print(f"clean build (empty evidence cache): {clean:6.1f} s   (budget 120 s)")
     print(f"warm build:                         {warm:6.1f} s")
     serve = serve_budgets()
@@ -304,6 +367,7 @@ def main() -> None:
     for page, count in words.items():
         over = "  over" if count > VISIBLE_WORDS_BUDGET else ""
         print(f"  {count:6d}  {page}{over}")
+    print("\n".join(lighthouse))
     library_report()
     if not args.no_tests:
         seconds = timed([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"])

@@ -52,14 +52,23 @@ def draw_light_dark(draw: Callable) -> dict[str, str]:
     return svgs
 
 
-def figure_markdown(stem: str, alt: str, caption: str) -> str:
+def svg_size(svg: str) -> tuple[int, int]:
+    """(width, height) in CSS pixels of an SVG matplotlib wrote (its size is in points)."""
+    match = re.search(r'<svg[^>]*\swidth="([\d.]+)pt"[^>]*\sheight="([\d.]+)pt"', svg)
+    if not match:
+        raise ValueError("the SVG does not state its width and height in points")
+    return tuple(round(float(v) * 4 / 3) for v in match.groups())  # 1 pt = 4/3 px
+
+
+def figure_markdown(stem: str, alt: str, caption: str,
+                    size: tuple[int, int] | None = None) -> str:
     """Markdown for a light/dark figure pair with a caption. Each variant is a link to its
     own SVG (a tap on a phone opens the figure full size) carrying the class `figure-light`
     or `figure-dark` (attr_list); the site's stylesheet shows the one that matches its
     colour scheme, so nothing here knows the theme. The images load lazily: the hidden
     variant, inside a link that is not displayed, is never fetched."""
     short, rest = split_caption(caption)
-    markdown = ('<figure markdown="span">\n' + figure_variants(stem, alt)
+    markdown = ('<figure markdown="span">\n' + figure_variants(stem, alt, size)
                 + f"  <figcaption>{short}</figcaption>\n</figure>\n")
     if rest:  # the rest of a long caption folds under the figure (raw HTML: no Markdown in it)
         markdown += (f'\n<details class="note figure-detail"><summary>More about this figure'
@@ -87,12 +96,14 @@ def split_caption(caption: str, limit: int = CAPTION_WORDS) -> tuple[str, str]:
     return " ".join(sentences[:kept]), " ".join(sentences[kept:])
 
 
-def figure_variants(stem: str, alt: str) -> str:
+def figure_variants(stem: str, alt: str, size: tuple[int, int] | None = None) -> str:
     """The two linked, lazily loaded variants of a figure, without a caption (the one-page
-    cheatsheet shows some figures this way; see `figure_markdown`)."""
+    cheatsheet shows some figures this way; see `figure_markdown`). With its `size`, the
+    browser reserves the figure's box before the file arrives."""
     alt_text = html.escape(alt, quote=True).replace("[", "&#91;").replace("]", "&#93;")
+    sized = f' width="{size[0]}" height="{size[1]}"' if size else ""
     return "".join(
-        f"  [![{alt_text}]({stem}-{theme}.svg){{ loading=lazy }}]({stem}-{theme}.svg)"
+        f"  [![{alt_text}]({stem}-{theme}.svg){{ loading=lazy{sized} }}]({stem}-{theme}.svg)"
         f"{{ .figure-{theme} }}\n" for theme in ("light", "dark"))
 
 

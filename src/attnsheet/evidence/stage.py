@@ -96,16 +96,30 @@ def write_json(path: Path, data: Any, compact: bool = False) -> Path:
     return write_text(path, json_text(data, compact))
 
 
-def _block_markdown(block, evidence: str, figures_to_draw: list) -> str:
+def _block_markdown(block, evidence: str, figures_to_draw: list,
+                    sizes: dict | None = None) -> str:
     if isinstance(block, str):
         return block
     if isinstance(block, Figure):
         stem = figure_stem(evidence, block.key)
         figures_to_draw.append((stem, block))
-        return figures.figure_markdown(stem, block.alt, block.caption)
+        return figures.figure_markdown(stem, block.alt, block.caption,
+                                       (sizes or {}).get(stem))
     if isinstance(block, MachineLine):
         return machine_markdown_from(block.machine)
     raise TypeError(f"evidence {evidence!r}: cannot stage a {type(block).__name__}")
+
+
+def _parts_markdown(rendered: Rendered, evidence: str, figures_to_draw: list,
+                    sizes: dict | None = None) -> dict[str, str]:
+    """Each part's Markdown; figures get their drawn size when `sizes` has it."""
+    texts = {}
+    for part, blocks in rendered.parts.items():
+        if isinstance(blocks, (str, Figure, MachineLine)):
+            blocks = [blocks]
+        texts[part] = "\n".join(_block_markdown(b, evidence, figures_to_draw, sizes)
+                                for b in blocks)
+    return texts
 
 
 def stage(evidence: str, rendered: Rendered, include: Path, site: Path,
@@ -119,19 +133,22 @@ def stage(evidence: str, rendered: Rendered, include: Path, site: Path,
     drawn = {} if drawn is None else drawn
     written: list[Path] = []
     figures_to_draw: list[tuple[str, Figure]] = []
-    for part, blocks in rendered.parts.items():
-        if isinstance(blocks, (str, Figure, MachineLine)):
-            blocks = [blocks]
-        text = "\n".join(_block_markdown(b, evidence, figures_to_draw) for b in blocks)
+    for part, text in _parts_markdown(rendered, evidence, figures_to_draw).items():
         written.append(write_text(include / include_file(evidence, part), text))
     for key, data in rendered.scripts.items():
         written.append(write_json(site / script_data_file(evidence, key), data, compact=True))
     for stem, figure in figures_to_draw:
-        # the figure alone, no caption, for pages that show it small (the one-page cheatsheet)
-        written.append(write_text(include / f"{stem}.md",
-                                  figures.figure_variants(stem, figure.alt)))
         if figure not in drawn:
             drawn[figure] = figures.draw_light_dark(figure.draw)
         for theme, svg in drawn[figure].items():
             written.append(write_text(site / f"{stem}-{theme}.svg", svg))
+        # the figure alone, no caption, for pages that show it small (the one-page cheatsheet)
+        size = figures.svg_size(drawn[figure]["light"])
+        written.append(write_text(include / f"{stem}.md",
+                                  figures.figure_variants(stem, figure.alt, size)))
+    if figures_to_draw:  # again, now with each figure's size: no layout shift as it loads
+        sizes = {stem: figures.svg_size(drawn[figure]["light"])
+                 for stem, figure in figures_to_draw}
+        for part, text in _parts_markdown(rendered, evidence, [], sizes).items():
+            write_text(include / include_file(evidence, part), text)
     return written
