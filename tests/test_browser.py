@@ -272,3 +272,18 @@ def test_the_cheatsheet_page_prints_on_one_a4_sheet(site, browser):
     context.close()
     pages = len(re.findall(rb"/Type\s*/Page\b(?!s)", pdf))
     assert pages == 1, f"the printed cheatsheet runs to {pages} pages"
+
+
+def test_widget_scripts_load_only_where_their_widget_is(site, browser):
+    origin, _ = site
+    page, problems = new_page(browser, origin, "light")
+    fetched = []
+    page.on("request", lambda request: fetched.append(request.url))
+    page.goto(f"{origin}/idea/", wait_until="networkidle")
+    widgets = ("attention-explorer.js", "context-window.js")
+    assert not [u for u in fetched if u.endswith(widgets)], "no widget on this page"
+    page.goto(f"{origin}/cost/", wait_until="networkidle")
+    assert [u for u in fetched if u.endswith("context-window.js")]
+    assert not [u for u in fetched if u.endswith("attention-explorer.js")]
+    page.context.close()
+    assert not problems, problems
