@@ -516,7 +516,8 @@ def test_recall_captions_say_how_far_each_model_reaches(tiny_data):
     assert "The Elman RNN keeps the item up to k = 2;" in short_text
     assert "the Elman RNN up to k = 2," in short_text
     full_text = text_of(render.recall(full, experiment=RECALL))
-    assert f"All three carry one item across every delay tried, up to k = {k_max}" in full_text
+    assert (f"Trained mostly on short delays, all three carry one item across every delay "
+            f"tried, up to k = {k_max}") in full_text
     # The one-cause table says when the recall row does not follow the others.
     agree = text_of(render.one_cause(tiny_data[FORWARD], tiny_data[GRADIENTS], short))
     differ = text_of(render.one_cause(tiny_data[FORWARD], tiny_data[GRADIENTS], full))

@@ -48,7 +48,7 @@ def counts(claims, verdicts: dict) -> dict[str, int]:
 
 
 def render_markdown(registry: Registry, manifest: dict, verdicts: dict) -> str:
-    """The ledger table: `ID | claim | criterion | evidence | verdict`."""
+    """The ledger table: `ID | verdict | claim | criterion | evidence`."""
     tally = ", ".join(f"{n} {s}" for s, n in counts(registry.claims, verdicts).items() if n)
     built_in = sum(c.by_construction and status(verdicts.get(c.id)) == HOLDS
                    for c in registry.claims)
@@ -57,7 +57,7 @@ def render_markdown(registry: Registry, manifest: dict, verdicts: dict) -> str:
     lines = [
         f"**{len(registry.claims)} claims: {tally}.**",
         "",
-        "| ID | Claim | Criterion | Evidence | Verdict |",
+        "| ID | Verdict | Claim | Criterion | Evidence |",  # the verdict where it is seen
         "|---|---|---|---|---|",
     ]
     for claim in registry.claims:
@@ -74,9 +74,9 @@ def render_markdown(registry: Registry, manifest: dict, verdicts: dict) -> str:
         detail += f"<br><small>{numbers}</small>" if numbers else ""
         lines.append(
             f'| <span id="{claim.id.lower()}"></span>[{claim.id}]({claim.page}) | '
+            f'<span class="ledger-{css}">{state}</span>{detail} | '
             f"{claim.text} | {_criterion(claim)} | "
-            f"{'<br>'.join(links) or 'none yet'} | "
-            f'<span class="ledger-{css}">{state}</span>{detail} |'
+            f"{'<br>'.join(links) or 'none yet'} |"
         )
     return "\n".join(lines) + "\n"
 

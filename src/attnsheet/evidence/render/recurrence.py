@@ -494,7 +494,8 @@ def recall(data: dict, *, experiment: str) -> Rendered:
         title = (f"The Elman RNN keeps the item {reach_text(reaches['elman'], k_max)}; the "
                  f"LSTM {reach_text(reaches['lstm'], k_max)}; attention at every delay.")
     elif all(k == k_max for k in reaches.values()):
-        title = f"All three carry one item across every delay tried, up to k = {k_max}."
+        title = (f"Trained mostly on short delays, all three carry one item across every "
+                 f"delay tried, up to k = {k_max}.")
     else:
         title = "Held-out recall against the delay, as measured."
     # Right at every delay while its gradient to the item fades: say so, it is the twist.
