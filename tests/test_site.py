@@ -149,7 +149,7 @@ def test_each_section_opens_with_its_short_version_and_verdict_badges(built_site
 
 
 def test_glossary_terms_are_tooltips_at_their_first_use_only(built_site):
-    for page in ("glossary", "evidence"):  # the definitions themselves; the ledger
+    for page in ("glossary", "evidence", "references"):  # definitions; ledger; paper titles
         assert "<abbr" not in (built_site / page / "index.html").read_text(encoding="utf-8")
     cost = (built_site / "cost" / "index.html").read_text(encoding="utf-8")
     assert re.search(r'<abbr title="[^"]+">context window</abbr>', cost)

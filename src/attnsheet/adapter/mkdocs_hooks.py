@@ -41,7 +41,8 @@ ROOT = Path(__file__).resolve().parents[3]  # the repository (src/attnsheet/adap
 EVIDENCE_OUT = ROOT / "build" / "evidence"
 JINJA_CACHE = ROOT / "build" / "jinja"
 GLOSSARY_PAGE = "glossary.md"
-NO_TOOLTIPS = {GLOSSARY_PAGE, "evidence.md"}  # the definitions themselves; the ledger
+# The definitions themselves; the ledger; the references (paper titles are quotations).
+NO_TOOLTIPS = {GLOSSARY_PAGE, "evidence.md", "references.md"}
 
 
 def tested_with() -> str:
