@@ -275,7 +275,8 @@ def write_cheatsheet_pdf(paths: Paths, registry: Registry, manifest: dict,
     """The one-page A4 PDF (cheatsheet_pdf), redrawn when what it shows changed; True if
     it was."""
     statuses = {claim_id: v.status for claim_id, v in verdicts.items() if v is not None}
-    key = cheatsheet_pdf.source_key(paths.root, statuses,
+    sections = cheatsheet_pdf.read_sections(paths.root)
+    key = cheatsheet_pdf.source_key(sections, statuses,
                                     [manifest[name]["key"] for name, _, _ in CHEATSHEET_FIGURES])
     marker = paths.out / "cheatsheet-pdf.key"
     target = paths.site / wheel.FOLDER / cheatsheet_pdf.FILE
@@ -292,7 +293,7 @@ def write_cheatsheet_pdf(paths: Paths, registry: Registry, manifest: dict,
         drawn.append((cheatsheet_pdf.draw_png(figure.draw), caption))
     stamp = (f"Made by the site's build on {time.strftime('%Y-%m-%d')}; the verdicts, figures "
              f"and numbers are that build's.")
-    cheatsheet_pdf.write(paths.root, target.parent, statuses, drawn, stamp)
+    cheatsheet_pdf.write(sections, target.parent, statuses, drawn, stamp)
     marker.write_text(key)
     run.log(f"evidence: built {cheatsheet_pdf.FILE} in {time.perf_counter() - start:.1f} s")
     return True

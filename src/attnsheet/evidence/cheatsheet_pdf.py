@@ -54,13 +54,19 @@ def page_title(page_text: str) -> str:
     return page_text.splitlines()[0].lstrip("# ").strip()
 
 
-def source_key(root: Path, verdicts: dict[str, str], figure_keys: list[str]) -> str:
-    """What the PDF shows depends on: the short versions, the titles, the verdicts, the
-    figures' data and renderers (their manifest keys), and this module."""
+def read_sections(root: Path) -> list[tuple[str, str]]:
+    """(page title, short version's Markdown) of each section, in order."""
+    return [(page_title((root / "docs" / f"{page}.md").read_text(encoding="utf-8")),
+             (root / "snippets" / "short" / f"{page}.md").read_text(encoding="utf-8"))
+            for page in SECTIONS]
+
+
+def source_key(sections: list[tuple[str, str]], verdicts: dict[str, str],
+               figure_keys: list[str]) -> str:
+    """What the PDF shows depends on: the sections' titles and short versions, the verdicts,
+    the figures' data and renderers (their manifest keys), and this module."""
     digest = hashlib.sha256(Path(__file__).read_bytes())
-    for page in SECTIONS:
-        digest.update((root / "snippets" / "short" / f"{page}.md").read_bytes())
-        digest.update(page_title((root / "docs" / f"{page}.md").read_text()).encode())
+    digest.update(repr(sections).encode())
     digest.update(repr(sorted(verdicts.items())).encode())
     digest.update(repr(figure_keys).encode())
     return digest.hexdigest()
@@ -82,7 +88,7 @@ def draw_png(draw: Callable) -> bytes:
     return out.getvalue()
 
 
-def write(root: Path, out: Path, verdicts: dict[str, str],
+def write(sections: list[tuple[str, str]], out: Path, verdicts: dict[str, str],
           figures: list[tuple[bytes, str]], stamp: str) -> Path:
     """Lay out the page and save it: title, the eight short versions in two columns with
     their badges, the figures (PNG bytes, caption) in a row below, and `stamp` (what built
@@ -103,19 +109,17 @@ def write(root: Path, out: Path, verdicts: dict[str, str],
     text(0.06, 0.938, "Each line carries its claim and the verdict computed when the site was "
                       "built; the site's cheatsheet page links each to its evidence.", size=8,
          color="#57606a")
-    sections = []  # (heading, [(wrapped lines, claims)]), and its height in lines
-    for index, name in enumerate(SECTIONS):
-        title = page_title((root / "docs" / f"{name}.md").read_text(encoding="utf-8"))
-        short = (root / "snippets" / "short" / f"{name}.md").read_text(encoding="utf-8")
+    laid_out = []  # (heading, [(wrapped lines, claims)], its height in lines)
+    for index, (title, short) in enumerate(sections):
         items = [(textwrap.wrap(item, chars), claims) for item, claims in short_version(short)]
         lines = 1.45 + 0.6 + sum(len(w) + (1.25 if claims else 0.3) for w, claims in items)
-        sections.append((f"{index + 1}. {title}", items, lines))
+        laid_out.append((f"{index + 1}. {title}", items, lines))
     # Split the sections, in order, between two columns as evenly as they allow.
-    split = min(range(1, len(sections)),
-                key=lambda k: max(sum(s[2] for s in sections[:k]),
-                                  sum(s[2] for s in sections[k:])))
+    split = min(range(1, len(laid_out)),
+                key=lambda k: max(sum(s[2] for s in laid_out[:k]),
+                                  sum(s[2] for s in laid_out[k:])))
     columns = ([0.06, 0.905], [0.53, 0.905])  # x, y of each column's next line
-    for index, (heading, items, _) in enumerate(sections):
+    for index, (heading, items, _) in enumerate(laid_out):
         column = columns[0 if index < split else 1]
         x = column[0]
         text(x, column[1], heading, size=9.2, weight="bold")

@@ -70,10 +70,16 @@ def figure_markdown(stem: str, alt: str, caption: str,
     short, rest = split_caption(caption)
     markdown = ('<figure markdown="span">\n' + figure_variants(stem, alt, size)
                 + f"  <figcaption>{short}</figcaption>\n</figure>\n")
-    if rest:  # the rest of a long caption folds under the figure (raw HTML: no Markdown in it)
-        markdown += (f'\n<details class="note figure-detail"><summary>More about this figure'
-                     f"</summary>\n<p>{rest}</p>\n</details>\n")
+    if rest:  # the rest of a long caption folds under the figure
+        markdown += "\n" + folded_html("More about this figure", rest, "figure-detail")
     return markdown
+
+
+def folded_html(summary: str, body: str, css: str) -> str:
+    """A folded note as raw HTML, a block of its own (no Markdown is read inside it): the
+    look of the pages' `??? note` blocks, for text that is already HTML."""
+    return (f'<details class="note {css}"><summary>{summary}</summary>\n<p>{body}</p>\n'
+            f"</details>\n")
 
 
 CAPTION_WORDS = 60  # a caption in view; the rest of a longer one folds under the figure

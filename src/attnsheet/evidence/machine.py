@@ -7,6 +7,7 @@ import platform
 
 from ..experiments.measure import cpu_model
 from .cache import library_versions
+from .figures import folded_html
 
 
 def machine_line(threads: int | None = None, load: float | None = None) -> str:
@@ -26,10 +27,9 @@ def machine_line(threads: int | None = None, load: float | None = None) -> str:
 
 
 def folded_machine_line(line: str) -> str:
-    """The machine line, folded (raw HTML, a block of its own): one click away from the
-    measurement it describes."""
-    return (f'<details class="note machine-line"><summary>Measured on the machine that built '
-            f"this page</summary>\n<p>Measured at build on: {line}.</p>\n</details>\n")
+    """The machine line, folded: one click away from the measurement it describes."""
+    return folded_html("Measured on the machine that built this page",
+                       f"Measured at build on: {line}.", "machine-line")
 
 
 def machine_markdown(threads: int | None = None, load: float | None = None) -> str:

@@ -133,6 +133,7 @@ def stage(evidence: str, rendered: Rendered, include: Path, site: Path,
     drawn = {} if drawn is None else drawn
     written: list[Path] = []
     figures_to_draw: list[tuple[str, Figure]] = []
+    sizes: dict[str, tuple[int, int]] = {}  # stem -> drawn size in CSS pixels
     for part, text in _parts_markdown(rendered, evidence, figures_to_draw).items():
         written.append(write_text(include / include_file(evidence, part), text))
     for key, data in rendered.scripts.items():
@@ -143,12 +144,10 @@ def stage(evidence: str, rendered: Rendered, include: Path, site: Path,
         for theme, svg in drawn[figure].items():
             written.append(write_text(site / f"{stem}-{theme}.svg", svg))
         # the figure alone, no caption, for pages that show it small (the one-page cheatsheet)
-        size = figures.svg_size(drawn[figure]["light"])
+        sizes[stem] = figures.svg_size(drawn[figure]["light"])
         written.append(write_text(include / f"{stem}.md",
-                                  figures.figure_variants(stem, figure.alt, size)))
-    if figures_to_draw:  # again, now with each figure's size: no layout shift as it loads
-        sizes = {stem: figures.svg_size(drawn[figure]["light"])
-                 for stem, figure in figures_to_draw}
+                                  figures.figure_variants(stem, figure.alt, sizes[stem])))
+    if sizes:  # the text again, now with each figure's size: no layout shift as it loads
         for part, text in _parts_markdown(rendered, evidence, [], sizes).items():
             write_text(include / include_file(evidence, part), text)
     return written

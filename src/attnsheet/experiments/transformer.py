@@ -242,21 +242,20 @@ def layer_graph(*, n: int, d_model: int, n_heads: int, d_ff: int, seed: int) -> 
                 stack.extend(nxt for nxt, _ in node.next_functions if nxt is not None)
         return found
 
-    order: list = []  # each node after everything it was computed from: a topological order
-    done = set()
+    inputs: dict = {}  # shown node -> its sources, in a topological order (dicts keep order)
 
     def visit(fn):
-        if fn in done:
+        if fn in inputs:
             return
-        for source in sources(fn):
+        found = sources(fn)
+        for source in found:
             visit(source)
-        done.add(fn)
-        order.append(fn)
+        inputs[fn] = found
 
     visit(y.grad_fn)
-    ids = {fn: i for i, fn in enumerate(order)}
-    nodes = [{"id": ids[fn], "label": shown(fn)[0], "kind": shown(fn)[1]} for fn in order]
-    edges = sorted({(ids[s], ids[fn]) for fn in order for s in sources(fn)})
+    ids = {fn: i for i, fn in enumerate(inputs)}
+    nodes = [{"id": ids[fn], "label": shown(fn)[0], "kind": shown(fn)[1]} for fn in inputs]
+    edges = sorted({(ids[s], ids[fn]) for fn, found in inputs.items() for s in found})
     return {"config": {"n": n, "d_model": d_model, "n_heads": n_heads, "d_ff": d_ff,
                        "seed": seed},
             "nodes": nodes, "edges": [list(e) for e in edges],

@@ -175,14 +175,19 @@ WEIGHTED = ("Linear", "LayerNorm")  # node kinds that hold learned weights
 SIDE_BY_SIDE = 1.15  # distance between the centres of nodes on one row (layout units)
 
 
+def sources_of(graph) -> dict[int, list[int]]:
+    """Each node's id -> the ids of the nodes it was computed from (the edges, reversed)."""
+    sources: dict[int, list[int]] = {node["id"]: [] for node in graph["nodes"]}
+    for source, target in graph["edges"]:
+        sources[target].append(source)
+    return sources
+
+
 def layer_positions(data) -> dict[int, tuple[float, int]]:
     """(x, row) of every node: row = the longest path from the input (edges go one or more
     rows down); a row's several nodes side by side; a lone node in the middle unless its one
     parent on the row above sits to the side, as the scaling of the queries does."""
-    nodes, edges = data["nodes"], data["edges"]
-    parents: dict[int, list[int]] = {n["id"]: [] for n in nodes}
-    for source, target in edges:
-        parents[target].append(source)
+    nodes, parents = data["nodes"], sources_of(data)
     row: dict[int, int] = {}
     for node in nodes:  # topological order: parents first
         row[node["id"]] = 1 + max((row[p] for p in parents[node["id"]]), default=-1)

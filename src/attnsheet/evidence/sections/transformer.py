@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..spec import FAILS_HERE, HOLDS, RECORDED, Claim, Evidence, Experiment, Verdict, must
+from ..render.transformer import sources_of
 from .idea import one_call
 from .pitfalls import PAGES
 from .recurrence import T2_CRITERION, r1_verdict, r2_verdict, t2_verdict
@@ -92,9 +93,7 @@ def must_have_two_residual_sublayers(graph: dict) -> None:
     output (through softmax), the second adds the first's result to the feed-forward
     output (through ReLU); each sub-layer starts with a layer norm of what is added back."""
     nodes = {n["id"]: n for n in graph["nodes"]}
-    sources: dict[int, set[int]] = {}
-    for source, target in graph["edges"]:
-        sources.setdefault(target, set()).add(source)
+    sources = {node: set(found) for node, found in sources_of(graph).items()}
 
     def upstream(node: int) -> set[int]:
         seen, stack = set(), [node]
