@@ -194,12 +194,13 @@ def c3_verdict(data: dict) -> Verdict:
     must(ratio == shared[1] / shared[0],
          f"sharing key/value heads {shared[1]} ways divides the cache by {ratio}, not "
          f"{shared[1] / shared[0]}")
-    stretched = {name: next(row["relative"] for row in rows_ if row["multiple"]
-                            == TRAINING_STRETCH) for name, rows_ in table["training_cost"].items()}
-    for name, rows_ in table["training_cost"].items():
-        relative = [row["relative"] for row in rows_]
+    stretched = {}  # model -> its per-token training cost at TRAINING_STRETCH x, relative
+    for name, costs in table["training_cost"].items():
+        relative = [row["relative"] for row in costs]
         must(all(later > earlier for earlier, later in zip(relative, relative[1:])),
              f"{name}'s per-token training compute does not rise with the length: {relative}")
+        stretched[name] = next(row["relative"] for row in costs
+                               if row["multiple"] == TRAINING_STRETCH)
     must(stretched[gqa] >= TRAINING_COST_RISE,
          f"training {gqa} at {TRAINING_STRETCH}× its pretraining length costs "
          f"{stretched[gqa]:.2f}× per token, under {TRAINING_COST_RISE}×")
