@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from attnsheet.evidence import math_font
+
 from .browser import audit_page, launch, new_page, serve
 from .helpers import SNIPPETS
 
@@ -59,20 +61,31 @@ PHONE = 360  # CSS px: the narrowest phone the site is laid out for
 
 
 def test_no_page_is_wider_than_a_phone(site, browser):
-    """At 360 px, nothing makes a page scroll sideways (a wide formula or table may scroll
-    inside its own box)."""
+    """At 360 px, nothing makes a page scroll sideways (a wide table may scroll inside its
+    own box); every display formula fits without scrolling, drawn in the site's math font."""
     origin, site_dir = site
     context = browser.new_context(viewport={"width": PHONE, "height": 800})
     page = context.new_page()
-    wide = {}
+    wide, scrolling_formulas, formula_pages = {}, {}, 0
     for path in page_paths(site_dir):
         page.goto(f"{origin}/{'' if path == './' else path}")
         page.wait_for_load_state("load")
         width = page.evaluate("document.documentElement.scrollWidth")
         if width > PHONE:
             wide[path] = width
+        if page.locator('math[display="block"]').count():
+            formula_pages += 1
+            loaded = page.evaluate("document.fonts.ready.then(fonts => [...fonts]"
+                                   ".filter(f => f.status === 'loaded').map(f => f.family))")
+            assert any(math_font.FAMILY in family for family in loaded), (path, loaded)
+            over = page.evaluate("[...document.querySelectorAll('math[display=block]')]"
+                                 ".filter(m => m.scrollWidth > m.clientWidth + 1).length")
+            if over:
+                scrolling_formulas[path] = over
     context.close()
     assert not wide, f"pages wider than {PHONE} px: {wide}"
+    assert formula_pages, "no page with a display formula was checked"
+    assert not scrolling_formulas, f"formulas that scroll at {PHONE} px: {scrolling_formulas}"
 
 
 def test_the_audit_catches_a_broken_image_and_a_cdn_script(site, browser):

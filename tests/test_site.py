@@ -6,10 +6,11 @@ import json
 import re
 import sys
 from concurrent.futures import ThreadPoolExecutor
+from html import unescape
 
 import pytest
 
-from attnsheet.evidence import CLAIMS
+from attnsheet.evidence import CLAIMS, math_font
 from attnsheet.evidence.spec import VERDICTS
 
 from .copied_prose import RUN, copied, source_runs
@@ -111,6 +112,37 @@ def test_math_is_mathml_with_no_script(built_site):
     html = (built_site / "attention" / "index.html").read_text(encoding="utf-8")
     assert "<math" in html and 'class="arithmatex"' not in html
     assert not re.search(r"(mathjax|katex)", html, re.IGNORECASE)
+
+
+def test_the_math_font_has_every_character_the_formulas_use(built_site):
+    """Every character inside a <math> element on any page is in the site's cut of the math
+    font (a formula with a new symbol needs it added to math_font.SYMBOLS); the font is the
+    one the stylesheet names, and it stays small."""
+    from fontTools.ttLib import TTFont
+
+    font_path = built_site / math_font.FOLDER / math_font.FILE
+    covered = set(TTFont(font_path).getBestCmap())
+    used: dict[str, set[str]] = {}
+    for page in built_site.rglob("*.html"):
+        for formula in re.findall(r"<math\b.*?</math>", page.read_text(encoding="utf-8"),
+                                  re.DOTALL):
+            for char in unescape(re.sub(r"<[^>]+>", "", formula)):
+                if not char.isspace():
+                    used.setdefault(char, set()).add(str(page.relative_to(built_site)))
+    assert used, "no formula found on any page"
+    missing = {f"{c} (U+{ord(c):04X})": sorted(pages)[:3] for c, pages in used.items()
+               if ord(c) not in covered}
+    assert not missing, f"characters the math font lacks: {missing}"
+    css = (built_site / "stylesheets" / "extra.css").read_text(encoding="utf-8")
+    assert f'font-family: "{math_font.FAMILY}"' in css and math_font.FILE in css
+    assert font_path.stat().st_size < 120_000
+    assert (built_site / math_font.FOLDER / math_font.NOTICE).is_file()
+
+
+def test_a_prime_sits_beside_its_letter_not_above_it(built_site):
+    html_text = (built_site / "cost" / "index.html").read_text(encoding="utf-8")
+    primes = re.findall(r"<m[io][^>]*>(?:&#x02032;|′)</m[io]>\s*(</msup>)?", html_text)
+    assert primes and not any(primes), "a prime drawn as a superscript"
 
 
 SHORT_VERSION_WORDS = 120  # the cheatsheet's own sections run 40 to 110 words

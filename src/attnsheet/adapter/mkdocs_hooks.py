@@ -131,9 +131,16 @@ INLINE_MATH = re.compile(r'<span class="arithmatex">\\\((?P<tex>.+?)\\\)</span>'
 BLOCK_MATH = re.compile(r'<div class="arithmatex">\\\[(?P<tex>.+?)\\\]</div>', re.DOTALL)
 
 
+# latex2mathml writes x' as a superscript prime; the math font's prime is already raised
+# (MathML Core draws it at the letter's side), so a superscript puts it too high and too small.
+SUPERSCRIPT_PRIME = re.compile(r"<msup>(<mi>[^<]*</mi>)<mi>&#x02032;</mi></msup>")
+PRIME = r'<mrow>\1<mo lspace="0em" rspace="0em">&#x02032;</mo></mrow>'
+
+
 def tex_to_mathml(html_text: str) -> str:
     def render(match, display):
-        return latex_to_mathml(html.unescape(match["tex"]).strip(), display=display)
+        mathml = latex_to_mathml(html.unescape(match["tex"]).strip(), display=display)
+        return SUPERSCRIPT_PRIME.sub(PRIME, mathml)
 
     html_text = BLOCK_MATH.sub(lambda m: render(m, "block"), html_text)
     return INLINE_MATH.sub(lambda m: render(m, "inline"), html_text)

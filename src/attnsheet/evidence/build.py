@@ -11,7 +11,9 @@ The steps, each cached on its own (see `stage.py` for where files land):
 4. renderings: key = the renderer's module (and what it imports), its parameters and the
    hashes of the data it shows. Editing a caption re-renders; it never re-measures;
 5. the library's wheel for readers (`site/downloads/`, key = its sources; full builds);
-6. the ledger (`include/ledger.md`, `site/evidence.json`).
+6. the math font the formulas are drawn with (`site/fonts/`, key = its source font; full
+   builds);
+7. the ledger (`include/ledger.md`, `site/evidence.json`).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import cache, cheatsheet_pdf, notebooks, stage, wheel
+from . import cache, cheatsheet_pdf, math_font, notebooks, stage, wheel
 from .ledger import badge, render_json, render_markdown, verdict_note
 from .machine import machine_markdown
 from .registry import REGISTRY, Registry
@@ -110,6 +112,7 @@ def data_hash(data) -> str:
 
 
 WHEEL_ENTRY = "download:wheel"  # the manifest entry of the library's wheel
+MATH_FONT_ENTRY = "asset:math-font"  # the cut math font the formulas are drawn with
 
 
 def data_entry(name: str) -> str:
@@ -405,10 +408,10 @@ def build(root: Path, out: Path, *, force: bool = False, log=print,
         items = [item for item in items if item.name in only]
     experiments = in_dependency_order(list(registry.experiments))
     rendered = [item for item in registry.evidence if item.render]
-    offers_wheel = only is None and (paths.root / "pyproject.toml").is_file()
+    full_build = only is None and (paths.root / "pyproject.toml").is_file()
     known = ({item.name for item in items + rendered}
              | {data_entry(e.name) for e in experiments}
-             | ({WHEEL_ENTRY} if offers_wheel else set()))
+             | ({WHEEL_ENTRY, MATH_FONT_ENTRY} if full_build else set()))
     run = _Run(paths, manifest, force, log)
     ran = False
     try:
@@ -438,12 +441,20 @@ def build(root: Path, out: Path, *, force: bool = False, log=print,
                 run.run_render(item, key)
                 ran = True
         # 5. The library as a wheel, for the notebooks' readers (a repository's full build).
-        if offers_wheel:
+        if full_build:
             key = wheel.source_key(paths.root)
             if run.stale(WHEEL_ENTRY, key):
                 start = time.perf_counter()
                 built_wheel = wheel.build_wheel(paths.root, paths.site / wheel.FOLDER)
                 run.record(WHEEL_ENTRY, key, [built_wheel], start, False)
+                ran = True
+        # 6. The math font the pages' formulas are drawn with.
+        if full_build:
+            key = math_font.source_key()
+            if run.stale(MATH_FONT_ENTRY, key):
+                start = time.perf_counter()
+                font_files = math_font.build_font(paths.site / math_font.FOLDER)
+                run.record(MATH_FONT_ENTRY, key, font_files, start, False)
                 ran = True
     finally:  # what did build stays cached, even when a later item fails; a partial
         # build keeps the other items' entries too
@@ -474,7 +485,7 @@ def build(root: Path, out: Path, *, force: bool = False, log=print,
                          badge(claim, verdicts.get(claim.id)))
     stage.write_text(paths.site / "evidence.json", render_json(full, kept, verdicts))
     stage.write_text(paths.include / "machine.md", machine_markdown())
-    if offers_wheel and (paths.root / "snippets" / "short").is_dir():
+    if full_build and (paths.root / "snippets" / "short").is_dir():
         ran |= write_cheatsheet_pdf(paths, full, kept, verdicts, run)
     if not ran:
         log("evidence: all cached")
