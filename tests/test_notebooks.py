@@ -16,9 +16,11 @@ import textwrap
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from attnsheet.evidence import EVIDENCE
+from attnsheet.evidence import notebook_theme as theme
 from attnsheet.evidence import notebooks as runner
 from attnsheet.adapter.notebook_page import clean, resolve_links
 from attnsheet.evidence.sections.pitfalls import NOTEBOOKS as READING_ORDER
@@ -128,15 +130,25 @@ def rendered(tmp_path_factory):
         "import matplotlib\nmatplotlib.use('module://matplotlib_inline.backend_inline')\n"
         "import matplotlib.pyplot as plt\nplt.plot([1, 2, 3])\nplt.show()",
         "md:The line rises by one at every step, as plotted above. More words.")
-    executed, figure = runner.run(source, folder)
+    executed, figure, dark = runner.run(source, folder)
     assert figure.parent == folder / "notebooks" / "demo" / "figures"
-    return nb2html(str(executed), execute=False, allow_errors=False), figure.name
+    assert dark.name == f"{figure.stem}-dark.png"
+    return nb2html(str(executed), execute=False, allow_errors=False), figure, dark, executed
 
 
 def test_the_page_has_no_styles_or_scripts_and_site_code_blocks(rendered):
-    rendered, figure_name = rendered
+    rendered, figure, dark, _ = rendered
     html = clean(rendered)
-    assert f'src="figures/{figure_name}"' in html and "base64" not in html
+    from bs4 import BeautifulSoup
+
+    [shown] = BeautifulSoup(html, "html.parser").find_all("figure", class_="nb-figure")
+    links = {a["class"][0]: a for a in shown.find_all("a")}  # each variant links to its file
+    assert set(links) == {"figure-light", "figure-dark"}
+    for variant, path in (("light", figure), ("dark", dark)):
+        link = links[f"figure-{variant}"]
+        assert link["href"] == link.img["src"] == f"figures/{path.name}"
+        assert link.img["loading"] == "lazy" and link.img["alt"].startswith("The line rises")
+    assert "base64" not in html
     assert "<style" not in html and "<script" not in html and "mathjax" not in html.lower()
     assert len(rendered) > 100_000 > len(html)  # nbconvert's inline CSS is gone
     seen = []
@@ -146,6 +158,45 @@ def test_the_page_has_no_styles_or_scripts_and_site_code_blocks(rendered):
     assert '<span class="filename">Output</span><pre><code>hello</code>' in html
     assert 'alt="The line rises by one at every step, as plotted above. More words."' in html
     assert '<h2 id="step-one">' in html
+
+
+def test_each_figure_has_a_dark_variant_of_the_same_drawing(rendered):
+    """The dark PNG is the same figure recoloured: same size, a transparent background, light
+    text; the downloadable notebook keeps only the light one."""
+    from PIL import Image
+
+    _, figure, dark, executed = rendered
+    light_image, dark_image = Image.open(figure), Image.open(dark).convert("RGBA")
+    assert light_image.size == dark_image.size
+    pixels = np.asarray(dark_image)  # (height, width, RGBA)
+    assert pixels[0, 0, 3] == 0  # the corner is transparent
+    inked = pixels[pixels[..., 3] >= 128][:, :3]
+    assert (inked.min(axis=1) >= 200).sum() > 100  # light ink (labels, ticks)
+    assert theme.DARK_MIME not in executed.read_text(encoding="utf-8")
+
+
+def test_recolouring_keeps_the_data_colours_and_lightens_the_ink():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import to_hex
+
+    figure, (plot, heatmap) = plt.subplots(1, 2)
+    black_line, = plot.plot([0, 1], color="black")
+    data_line, = plot.plot([1, 0], color="tab:orange", label="data")
+    plot.legend()
+    plot.set_title("title")
+    plot.text(0.5, 0.5, "note")  # black by default, on a plain plot
+    heatmap.imshow([[0, 1], [1, 0]])
+    cell_label = heatmap.text(0, 0, "0.00", color="black")  # chosen against its cell
+    theme.recolour(figure)
+    ink = theme.DARK["text"]
+    assert to_hex(plot.title.get_color()) == ink and to_hex(black_line.get_color()) == ink
+    assert to_hex(plot.texts[0].get_color()) == ink
+    assert to_hex(plot.get_legend().get_texts()[0].get_color()) == ink
+    assert data_line.get_color() == "tab:orange" and cell_label.get_color() == "black"
+    plt.close(figure)
 
 
 def test_a_figure_without_a_caption_cell_is_refused(tmp_path):

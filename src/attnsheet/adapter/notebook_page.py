@@ -59,6 +59,22 @@ def _code_block(soup: BeautifulSoup, language: str, highlighted: Tag | None, tex
     return block
 
 
+def _figure(soup: BeautifulSoup, png: bytes) -> Tag:
+    """`<figure>` with the light and the dark variant of a notebook figure, each a link to
+    its file (a tap opens it full size) and loaded lazily, so the hidden one is not fetched;
+    the evidence build wrote both beside the page (`notebooks.figure_path`). Alt text comes
+    later, from the caption cell."""
+    figure = soup.new_tag("figure", attrs={"class": "nb-figure"})
+    width, height = png_size(png)
+    for theme in ("light", "dark"):
+        path = figure_path(png, theme)
+        link = soup.new_tag("a", attrs={"class": f"figure-{theme}", "href": path})
+        link.append(soup.new_tag("img", attrs={"src": path, "loading": "lazy",
+                                               "width": width, "height": height}))
+        figure.append(link)
+    return figure
+
+
 def png_of(data_uri: str) -> bytes:
     """The bytes of a base64 PNG data URI."""
     png = base64.b64decode(data_uri.partition("base64,")[2])
@@ -136,14 +152,9 @@ def clean(html: str) -> str:
         for output in cell.find_all(class_="jp-OutputArea-output"):
             image = output.find("img")
             if image is not None:
-                figure = soup.new_tag("figure", attrs={"class": "nb-figure"})
-                image.attrs.pop("class", None)
-                png = png_of(image.get("src", ""))
-                # The evidence build wrote each figure beside the page under this name.
-                image["src"] = figure_path(png)
-                image["width"], image["height"] = png_size(png)
-                figure.append(image.extract())
-                pending_images.append(image)
+                figure = _figure(soup, png_of(image.get("src", "")))
+                image.decompose()  # nbconvert's inline copy
+                pending_images.extend(figure.find_all("img"))
                 parts.append(figure)
                 continue
             text = output.get_text().strip("\n")

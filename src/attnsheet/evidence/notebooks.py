@@ -22,7 +22,7 @@ import re
 import tempfile
 from pathlib import Path
 
-from . import cache
+from . import cache, notebook_theme
 
 NOTEBOOKS_DIR = "notebooks"  # under the repository root, outside docs/
 SITE_FOLDER = "notebooks"  # executed .ipynb files go to <site>/notebooks/<name>.ipynb
@@ -53,9 +53,10 @@ def imported_modules(source: Path) -> list[str]:
 
 def key_files(source: Path) -> list[Path]:
     """What a notebook's output depends on: itself, this runner, and the library code it
-    imports (each module with everything that module imports in turn)."""
+    imports (each module with everything that module imports in turn), the dark theme's
+    code included."""
     files = {source, Path(__file__).resolve()}
-    for module in imported_modules(source):
+    for module in [*imported_modules(source), notebook_theme.__name__]:
         files.update(cache.source_files(module))
     return sorted(files)
 
@@ -69,6 +70,7 @@ def execute(source: Path, *, cell_timeout: float = CELL_TIMEOUT_S):
     """Run every cell of a notebook source in a fresh kernel, in an empty working folder.
     Returns the executed notebook (nbformat); raises NotebookError naming the cell."""
     import jupytext
+    import nbformat
     from traitlets.config import Config
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
@@ -77,6 +79,8 @@ def execute(source: Path, *, cell_timeout: float = CELL_TIMEOUT_S):
     notebook.cells = [cell for cell in notebook.cells if cell.source.strip()]
     for index, cell in enumerate(notebook.cells):
         cell.id = f"cell-{index + 1}"  # jupytext's ids are random: keep the file reproducible
+    setup = nbformat.v4.new_code_cell(notebook_theme.SETUP_CELL, id="theme-setup")
+    notebook.cells.insert(0, setup)  # every figure also in the dark theme; removed below
     with tempfile.TemporaryDirectory() as workdir, tempfile.TemporaryDirectory() as sockets:
         # Local sockets instead of TCP ports: nothing listens on the network, and the kernel
         # has no "running over TCP without encryption" warning to print into the build log.
@@ -90,7 +94,8 @@ def execute(source: Path, *, cell_timeout: float = CELL_TIMEOUT_S):
         )
         with client.setup_kernel():
             for index, cell in enumerate(notebook.cells):
-                where = f"notebook {source.name}, {_cell_label(cell, index, len(notebook.cells))}"
+                where = (f"notebook {source.name}, "
+                         f"{_cell_label(cell, index - 1, len(notebook.cells) - 1)}")
                 try:
                     client.execute_cell(cell, index)
                 except CellTimeoutError as error:
@@ -102,6 +107,7 @@ def execute(source: Path, *, cell_timeout: float = CELL_TIMEOUT_S):
                                         f"{_plain_traceback(error)}") from error
                 except DeadKernelError as error:
                     raise NotebookError(f"{where}: the kernel died ({error})") from error
+    notebook.cells.remove(setup)
     notebook.metadata.pop("widgets", None)  # no widgets: keep the file plain
     for cell in notebook.cells:
         if cell.cell_type == "code":
@@ -129,50 +135,63 @@ def _plain_traceback(error) -> str:
     return "\n".join(text.splitlines()[-25:])
 
 
-def compress_figures(notebook) -> list[bytes]:
-    """Re-encode every PNG output with a 256-colour palette (in place) and return the new
-    PNGs in order. Matplotlib's RGBA PNGs shrink about threefold and look the same."""
+def palette_png(png_base64: str) -> bytes:
+    """A PNG re-encoded with a 256-colour palette (transparency kept): matplotlib's RGBA
+    PNGs shrink about threefold and look the same."""
     import io
 
     from PIL import Image
 
-    pngs = []
+    image = Image.open(io.BytesIO(base64.b64decode(png_base64))).convert("RGBA")
+    palette = image.quantize(colors=256, method=Image.Quantize.FASTOCTREE,
+                             dither=Image.Dither.NONE)
+    buffer = io.BytesIO()
+    palette.save(buffer, format="PNG", optimize=True)
+    return buffer.getvalue()
+
+
+def compress_figures(notebook) -> list[tuple[bytes, bytes]]:
+    """Re-encode every figure (palette_png, in place) and take its dark variant out of the
+    notebook; returns (light PNG, dark PNG) per figure, in order."""
+    figures = []
     for cell in notebook.cells:
         for output in cell.get("outputs", []):
             data = output.get("data", {})
             if "image/png" not in data:
                 continue
-            image = Image.open(io.BytesIO(base64.b64decode(data["image/png"])))
-            palette = image.convert("RGB").quantize(
-                colors=256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
-            buffer = io.BytesIO()
-            palette.save(buffer, format="PNG", optimize=True)
-            data["image/png"] = base64.b64encode(buffer.getvalue()).decode("ascii")
-            pngs.append(buffer.getvalue())
-    return pngs
+            if notebook_theme.DARK_MIME not in data:
+                raise NotebookError("a figure came without its dark variant (was it shown "
+                                    "by something other than matplotlib?)")
+            light = palette_png(data["image/png"])
+            data["image/png"] = base64.b64encode(light).decode("ascii")
+            figures.append((light, palette_png(data.pop(notebook_theme.DARK_MIME))))
+    return figures
 
 
-def figure_path(png: bytes) -> str:
-    """Where a notebook page finds one of its figures, relative to the page: named by its
-    content, so the page and the build agree without counting."""
-    return f"figures/{hashlib.sha256(png).hexdigest()[:16]}.png"
+def figure_path(png: bytes, theme: str = "light") -> str:
+    """Where a notebook page finds one of its figures, relative to the page: named by the
+    light PNG's content, so the page and the build agree without counting."""
+    suffix = "" if theme == "light" else f"-{theme}"
+    return f"figures/{hashlib.sha256(png).hexdigest()[:16]}{suffix}.png"
 
 
 def run(source: Path, site_dir: Path) -> list[Path]:
     """Execute one notebook and write it to the site folder, with each figure also as its
-    own file beside the page (`notebooks/<name>/figures/<hash>.png`), so the page's HTML
-    stays small; the downloadable .ipynb keeps them inside. Returns the written paths."""
+    own files beside the page (`notebooks/<name>/figures/<hash>.png` and `<hash>-dark.png`),
+    so the page's HTML stays small; the downloadable .ipynb keeps the light ones inside.
+    Returns the written paths."""
     import nbformat
 
     notebook = execute(source)
-    pngs = compress_figures(notebook)
+    figures = compress_figures(notebook)
     target = site_dir / executed_name(source)
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(nbformat.writes(notebook) + "\n", encoding="utf-8")
     written = [target]
-    for png in pngs:
-        figure = site_dir / SITE_FOLDER / source.stem / figure_path(png)
-        figure.parent.mkdir(parents=True, exist_ok=True)
-        figure.write_bytes(png)
-        written.append(figure)
+    for light, dark in figures:
+        for theme, png in (("light", light), ("dark", dark)):
+            figure = site_dir / SITE_FOLDER / source.stem / figure_path(light, theme)
+            figure.parent.mkdir(parents=True, exist_ok=True)
+            figure.write_bytes(png)
+            written.append(figure)
     return written
