@@ -119,7 +119,8 @@ def audit_page(page, problems: list[str], url: str) -> list[str]:
     for image in page.evaluate(IMAGES_JS):
         if image["lazy"]:  # not needed yet (off screen, or the other theme's): fetch it
             response = page.request.get(image["url"])
-            if not (response.ok and "svg" in response.headers.get("content-type", "")):
+            kind = response.headers.get("content-type", "")
+            if not (response.ok and kind.startswith("image/")):
                 found.append(f"lazy image would not load: {image['src']} ({response.status})")
         elif not image["loaded"]:
             found.append(f"image did not load: {image['src']}")

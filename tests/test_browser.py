@@ -234,6 +234,13 @@ def test_attention_explorer_shows_the_json(site, browser):
     value = chosen["weights"][layer][head + 1][chosen["it"]][2]
     readout = page.locator(".attn-explorer__readout").text_content()
     assert f"“it” → “{chosen['tokens'][2]}”: {value:.3f}" in readout
+    # A tap (a click with no pointer moving there first) reads a cell too, and the summary
+    # starts with the whole sentence, which a phone's menu cuts short.
+    page.locator(".attn-explorer__it td").nth(3).dispatch_event("click")
+    assert f"“it” → “{chosen['tokens'][3]}”:" in page.locator(
+        ".attn-explorer__readout").text_content()
+    summary = page.locator(".attn-explorer__summary").text_content()
+    assert summary.startswith(f"“{chosen['text']}” From “it”"), summary
 FIELDS_JS = """() => Object.fromEntries(
     Array.from(document.querySelectorAll('[data-context-slider] [data-field]'))
         .map(element => [element.dataset.field, element.textContent]))"""

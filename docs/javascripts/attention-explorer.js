@@ -82,7 +82,7 @@
     [sentence, layer, head].forEach(function (c) { controls.appendChild(c.wrapper); });
     var summary = element("p", { class: "attn-explorer__summary", "aria-live": "polite" });
     var readout = element("p", { class: "attn-explorer__readout" },
-      "Hover over a cell to read its weight.");
+      "Point at or tap a cell to read its weight.");
     var scroller = element("div", {
       class: "attn-explorer__scroller", tabindex: "0", role: "region",
       "aria-label": "Attention weight table (scrolls sideways on narrow screens)",
@@ -143,7 +143,10 @@
       var itRow = table[s.it];
       var ranked = itRow.map(function (v, j) { return [v, j]; })
         .sort(function (a, b) { return b[0] - a[0]; }).slice(0, 3);
-      summary.textContent = "From \u201cit\u201d in layer " + (l + 1) + ", head " + (h + 1) +
+      // The whole sentence first: on a phone the menu cuts it short, often before the word
+      // that tells the pair apart.
+      summary.textContent = "\u201c" + s.text + "\u201d From \u201cit\u201d in layer " +
+        (l + 1) + ", head " + (h + 1) +
         ", the largest weights: " + ranked.map(function (p) {
           return tokens[p[1]] + " " + p[0].toFixed(3);
         }).join(", ") + ".";
@@ -158,6 +161,7 @@
 
     [sentence, layer, head].forEach(function (c) { c.box.addEventListener("change", render); });
     scroller.addEventListener("mouseover", show);
+    scroller.addEventListener("click", show);  // a tap on a touch screen
     root.insertBefore(widget, root.firstChild);
     // The static figure is the no-JavaScript version of the same view. (The hidden
     // attribute would lose to Material's `figure { display: flex }`.)

@@ -157,10 +157,10 @@ def time_sweep(data: dict) -> Rendered:
     )
     # The heading says what the data shows: the count's 4x, and the time's own factors here
     # (one doubling may cost far more, when the table stops fitting a cache).
+    # Short enough for a phone's line: the range the factors come from is in the caption.
     steps = [r for _, _, r in fit_steps] or ratios
-    since = f" from n = {fit_from:,}" if fit_steps else ""
-    heading = (f"## The work: four times per doubling; the time, {min(steps):.1f}× to "
-               f"{max(steps):.1f}× per doubling{since} here {{#the-work}}\n")
+    heading = (f"## Work ×4 per doubling; time ×{min(steps):.1f} to ×{max(steps):.1f} here "
+               f"{{#the-work}}\n")
     return Rendered(parts={"": [heading, Figure(draw, alt, caption), MachineLine(data["machine"])],
                            "table": [details]})
 

@@ -4,6 +4,8 @@ without a loop over positions (O2) and the link to the recurrence evidence (T3).
 
 from __future__ import annotations
 
+import html
+
 from ..spec import Figure, Rendered
 from .common import markdown_table
 
@@ -151,12 +153,18 @@ def block_check(data) -> Rendered:
 # --- T3: the page links to the recurrence evidence -----------------------------------------
 
 
+def path_code(path: str) -> str:
+    """A file path as inline code that a phone's narrow line breaks after a slash, not in
+    the middle of a name."""
+    return "<code>" + "/<wbr>".join(html.escape(part) for part in path.split("/")) + "</code>"
+
+
 def section_links(data) -> Rendered:
     """One line: the links a section must have, checked at build, and the code each target
     shows. (Also the pitfalls page's pointers to the mechanics, P4.)"""
     shown = "; ".join(
         f"[{link['label']}]({link['to']}) shows "
-        + ", ".join(f"`snippets/{code}`" for code in link["code"])
+        + ", ".join(path_code(f"snippets/{code}") for code in link["code"])
         for link in data["links"])
     if data["problems"]:
         text = ("Checked at build, and broken: " + "; ".join(data["problems"])
