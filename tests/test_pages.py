@@ -75,8 +75,8 @@ def test_section_link_check_fails_when_the_link_goes(one_call):
     assert verdict.status == HOLDS
     slow = parallel_link({"t3-recurrence-link": data, "o2-block-check": one_call, **SLOW_HERE})
     assert slow.status == NEEDS_HARDWARE
-    assert "[loop](recurrence.md#the-loop) shows <code>snippets/<wbr>recurrence/<wbr>loop.py</code>" \
-        in links_line(data).parts[""][0]
+    assert ("[loop](recurrence.md#the-loop) shows "
+            "<code>snippets/<wbr>recurrence/<wbr>loop.py</code>") in links_line(data).parts[""][0]
 
     gone = recurrence_link(edited(files, "docs/transformer.md", "(recurrence.md#the-loop)",
                                   "(recurrence.md)"))
