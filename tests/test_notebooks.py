@@ -175,12 +175,12 @@ def test_each_figure_has_a_dark_variant_of_the_same_drawing(rendered):
     assert theme.DARK_MIME not in executed.read_text(encoding="utf-8")
 
 
-def test_recolouring_keeps_the_data_colours_and_lightens_the_ink():
+def test_recolouring_keeps_hues_and_colour_maps_and_lightens_the_ink():
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from matplotlib.colors import to_hex
+    from matplotlib.colors import rgb_to_hsv, to_hex, to_rgb
 
     figure, (plot, heatmap) = plt.subplots(1, 2)
     black_line, = plot.plot([0, 1], color="black")
@@ -188,14 +188,19 @@ def test_recolouring_keeps_the_data_colours_and_lightens_the_ink():
     plot.legend()
     plot.set_title("title")
     plot.text(0.5, 0.5, "note")  # black by default, on a plain plot
-    heatmap.imshow([[0, 1], [1, 0]])
+    grey_line, = plot.plot([0.5, 0.5], color="gray")
+    image = heatmap.imshow([[0, 1], [1, 0]], cmap="viridis")
     cell_label = heatmap.text(0, 0, "0.00", color="black")  # chosen against its cell
     theme.recolour(figure)
     ink = theme.DARK["text"]
     assert to_hex(plot.title.get_color()) == ink and to_hex(black_line.get_color()) == ink
     assert to_hex(plot.texts[0].get_color()) == ink
     assert to_hex(plot.get_legend().get_texts()[0].get_color()) == ink
-    assert data_line.get_color() == "tab:orange" and cell_label.get_color() == "black"
+    assert to_hex(grey_line.get_color()) == theme.DARK["muted"]
+    orange, lighter = to_rgb("tab:orange"), to_rgb(data_line.get_color())
+    assert lighter != orange  # a tint: the same hue, to the hex colour's rounding
+    assert rgb_to_hsv(lighter)[0] == pytest.approx(rgb_to_hsv(orange)[0], abs=0.01)
+    assert image.cmap.name == "viridis" and cell_label.get_color() == "black"
     plt.close(figure)
 
 

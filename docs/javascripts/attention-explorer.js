@@ -83,12 +83,15 @@
     var summary = element("p", { class: "attn-explorer__summary", "aria-live": "polite" });
     var readout = element("p", { class: "attn-explorer__readout" },
       "Point at or tap a cell to read its weight.");
+    var caption = element("p", { class: "attn-explorer__caption", "aria-hidden": "true" });
     var scroller = element("div", {
       class: "attn-explorer__scroller", tabindex: "0", role: "region",
       "aria-label": "Attention weight table (scrolls sideways on narrow screens)",
     });
     var widget = element("div", { class: "attn-explorer__widget" });
-    [controls, summary, scroller, readout].forEach(function (n) { widget.appendChild(n); });
+    [controls, summary, caption, scroller, readout].forEach(function (n) {
+      widget.appendChild(n);
+    });
 
     var weights = {}; // sentence index -> its weights, fetched when first shown
 
@@ -110,9 +113,12 @@
       var table = weights[index][l][h]; // (n, n): row = query token, column = key token
       var tokens = s.tokens;
       var grid = element("table", { class: "attn-explorer__table" });
-      grid.appendChild(element("caption", {},
-        "Layer " + (l + 1) + ", head " + (h + 1) + ": row i is how token i weighs every " +
-        "token (rows sum to 1). The row of \u201cit\u201d is outlined."));
+      var about = "Layer " + (l + 1) + ", head " + (h + 1) + ": row i is how token i weighs " +
+        "every token (rows sum to 1). The row of \u201cit\u201d is outlined.";
+      // The table's caption is for screen readers; the same words are shown above the
+      // scrolling area, where a phone's narrow screen does not cut them off.
+      grid.appendChild(element("caption", {}, about));
+      caption.textContent = about;
       var headRow = element("tr");
       headRow.appendChild(element("th", { scope: "col", class: "attn-explorer__corner" },
         "query \u2193 key \u2192"));

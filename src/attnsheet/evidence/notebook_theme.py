@@ -4,7 +4,8 @@ The evidence build runs `show_dark_too()` in a notebook's kernel before its firs
 cell is removed again from the published notebook). From then on, each matplotlib figure the
 notebook displays comes with a second output, `DARK_MIME`: the same figure object, copied and
 recoloured for the site's dark theme (text, axes, ticks, legends and black lines take the dark
-theme's colours; the data's colours and colour maps stay), on a transparent background. The
+theme's colours, grey reference lines its muted grey, matplotlib's default series colours a
+lighter tint of the same hue; colour maps stay), on a transparent background. The
 runner writes it beside the light PNG and takes it out of the downloadable notebook.
 
 Copying the figure, not running the notebook a second time, keeps both variants the same
@@ -24,6 +25,7 @@ SETUP_CELL = ("from attnsheet.evidence.notebook_theme import show_dark_too\n"
               "show_dark_too()")
 DARK = THEMES["dark"]
 NEAR_BLACK = 0.25  # a colour this dark (luminance, 0-1) would vanish on the dark page
+LIGHTEN = 0.35  # how far a default series colour moves towards white on the dark page
 
 
 def show_dark_too() -> None:
@@ -71,6 +73,23 @@ def _lighten_if_dark(artist, getter: str, setter: str, color: str) -> None:
         getattr(artist, setter)(color)
 
 
+def _for_dark_page(color):
+    """A line or marker colour as it should read on the dark page: black becomes the
+    theme's text colour, grey its muted colour, and matplotlib's default series colours
+    (tab10) a lighter tint of the same hue; anything else is kept."""
+    from matplotlib.colors import TABLEAU_COLORS, to_hex, to_rgb
+
+    hex_color = to_hex(color, keep_alpha=False)
+    red, green, blue = to_rgb(color)
+    if _luminance(color) < NEAR_BLACK:
+        return DARK["text"]
+    if max(red, green, blue) - min(red, green, blue) < 0.05 and _luminance(color) < 0.7:
+        return DARK["muted"]  # a grey reference line, faint on slate otherwise
+    if hex_color in {to_hex(c) for c in TABLEAU_COLORS.values()}:
+        return to_hex([channel + (1 - channel) * LIGHTEN for channel in (red, green, blue)])
+    return color
+
+
 def recolour(figure) -> None:
     """Text, axes and near-black lines of `figure` in the dark theme's colours, in place."""
     figure.patch.set_alpha(0)
@@ -93,7 +112,16 @@ def _recolour_axes(axes) -> None:
     for line in axes.get_xgridlines() + axes.get_ygridlines():
         line.set_color(DARK["grid"])
     for line in axes.lines:
-        _lighten_if_dark(line, "get_color", "set_color", DARK["text"])
+        line.set_color(_for_dark_page(line.get_color()))
+        line.set_markerfacecolor(_for_dark_page(line.get_markerfacecolor()))
+        line.set_markeredgecolor(_for_dark_page(line.get_markeredgecolor()))
+    for collection in axes.collections:  # scatter points of one colour
+        faces = collection.get_facecolors()
+        if len(faces) == 1:
+            collection.set_facecolor(_for_dark_page(faces[0]))
+    for image in axes.images:  # a masked cell's "bad" colour: light grey glares on slate
+        if image.cmap.get_bad()[3] > 0 and _luminance(image.cmap.get_bad()) > 0.6:
+            image.set_cmap(image.cmap.with_extremes(bad=DARK["grid"]))
     for patch in axes.patches:
         _lighten_if_dark(patch, "get_edgecolor", "set_edgecolor", DARK["text"])
     if not axes.images:  # on a heatmap, a label's colour was chosen against its cell

@@ -6,6 +6,7 @@ once per theme with that theme's colours.
 
 from __future__ import annotations
 
+import html
 import math
 
 
@@ -102,3 +103,9 @@ def legend(axes, colors, where: str = "best", **options) -> None:
     found = axes.legend(frameon=False, fontsize=9, loc=where, **options)
     for text in found.get_texts():
         text.set_color(colors["text"])
+
+
+def path_code(path: str) -> str:
+    """A file path as inline code that a phone's narrow line breaks after a slash, not in
+    the middle of a name."""
+    return "<code>" + "/<wbr>".join(html.escape(part) for part in path.split("/")) + "</code>"

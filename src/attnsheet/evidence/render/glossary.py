@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..spec import Rendered
-from .common import markdown_table
+from .common import markdown_table, path_code
 
 
 def code_links(data) -> Rendered:
@@ -11,7 +11,7 @@ def code_links(data) -> Rendered:
     table = markdown_table(
         ["Term", "Linked section", "Code it shows"],
         [[row["term"], f"[{row['label']}]({row['to']})",
-          ", ".join(f"`snippets/{f}`" for f in row["code"])] for row in data["links"]])
+          ", ".join(path_code(f"snippets/{f}") for f in row["code"])] for row in data["links"]])
     if data["problems"]:
         check = "Checked at build, and broken: " + "; ".join(data["problems"]) + "."
     else:

@@ -4,10 +4,8 @@ without a loop over positions (O2) and the link to the recurrence evidence (T3).
 
 from __future__ import annotations
 
-import html
-
 from ..spec import Figure, Rendered
-from .common import markdown_table
+from .common import markdown_table, path_code
 
 # --- T1: the block equals torch's layer -----------------------------------------------------
 
@@ -151,12 +149,6 @@ def block_check(data) -> Rendered:
 
 
 # --- T3: the page links to the recurrence evidence -----------------------------------------
-
-
-def path_code(path: str) -> str:
-    """A file path as inline code that a phone's narrow line breaks after a slash, not in
-    the middle of a name."""
-    return "<code>" + "/<wbr>".join(html.escape(part) for part in path.split("/")) + "</code>"
 
 
 def section_links(data) -> Rendered:
