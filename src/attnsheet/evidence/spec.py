@@ -113,6 +113,24 @@ def must(condition: bool, message: str) -> None:
 Predicate = Callable[[Mapping[str, Any]], Verdict]
 
 
+def all_of(*predicates: Predicate) -> Predicate:
+    """One predicate from several, each reading its own evidence (one model each, say):
+    the claim holds only if every part holds; otherwise the first part's status that does
+    not (its summary with it). Numbers are merged, reasons joined in order."""
+    def judged(data: Mapping[str, Any]) -> Verdict:
+        verdicts = [predicate(data) for predicate in predicates]
+        failing = [v for v in verdicts if v.status != HOLDS]
+        numbers = {k: v for verdict in verdicts for k, v in verdict.numbers.items()}
+        reason = " ".join(v.reason if v.reason.rstrip().endswith((".", "!", "?"))
+                          else v.reason.rstrip() + "." for v in verdicts)
+        if not failing:
+            return Verdict(HOLDS, numbers, reason)
+        return Verdict(failing[0].status, numbers, reason, failing[0].summary)
+
+    judged.__name__ = "all_of_" + "_".join(p.__name__ for p in predicates)
+    return judged
+
+
 @dataclass(frozen=True)
 class Claim:
     """A claim the site makes, the evidence a reader sees for it, and how it can fail.

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from ..spec import HOLDS, Claim, Evidence, Experiment, Verdict, must
+from ..spec import HOLDS, Claim, Evidence, Experiment, Verdict, all_of, must
+from . import smollm
 
 EXPERIMENTS: tuple[Experiment, ...] = (
     Experiment("a1-sentence-weights", "attnsheet.experiments.attention:weight_table",
@@ -14,7 +15,8 @@ EXPERIMENTS: tuple[Experiment, ...] = (
     Experiment("a3-trained-referent", "attnsheet.experiments.attention:trained_referent",
                params={"seed": 0, "d": 32, "steps": 150, "batch_size": 64, "n_test": 1000}),
     Experiment("a3-minilm-maps", "attnsheet.experiments.attention:pretrained_maps",
-               params={"margin": 0.05}),
+               params={"margin": smollm.MARGIN}),
+    smollm.experiment(smollm.MAPS),
 )
 
 EXPLORER = "a3-pretrained-explorer"
@@ -51,6 +53,7 @@ EVIDENCE: tuple[Evidence, ...] = (
              "analysed sentence (its JSON), with one head's tables as the static fallback.",
              render=RENDER + "explorer", data=("a3-minilm-maps",),
              params={"decimals": 3, "name": EXPLORER}),
+    *smollm.on_page("attention.md"),
 )
 
 # --- criteria ----------------------------------------------------------------------------------
@@ -144,14 +147,15 @@ CLAIMS: tuple[Claim, ...] = (
     Claim("A3", "attention.md",
           "In 'the animal didn't cross the street because it was too tired', 'it' can link "
           "straight to 'animal'.",
-          ("a3-trained-model", "a3-pretrained-maps", "a3-pretrained-explorer"),
+          ("a3-trained-model", "a3-pretrained-maps", "a3-pretrained-explorer",
+           "a3-causal-model"),
           criterion=f"The two-layer model trained here puts the largest weight from 'it' on the "
                     f"right noun in at least {A3_HELD_OUT:.0%} of sentences made of held-out "
                     f"words, and on 'animal' with 'tired' and 'street' with 'wide'. In "
                     f"all-MiniLM-L6-v2 the heads that follow the referent and those that do the "
                     f"opposite are counted on every pair, with and without a minimum margin, and "
-                    f"reported whichever way they fall.",
-          predicate=a3_referent, section="it-links-to-animal"),
+                    f"reported whichever way they fall." + smollm.A3_CRITERION,
+          predicate=all_of(a3_referent, smollm.causal_referent), section="it-links-to-animal"),
 )
 
 # --- P1 (pitfalls page): the evidence reads this section's pretrained maps ------------------

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from ..spec import FAILS_HERE, HOLDS, Claim, Evidence, Experiment, Verdict, must
+from ..spec import FAILS_HERE, HOLDS, Claim, Evidence, Experiment, Verdict, all_of, must
 from ..stage import script_data_file
+from . import smollm
 
 # The cost page measures on one torch thread: on a shared two-core machine, threads that wait
 # for each other at every step turn other work into large swings, and the growth with n that
@@ -48,6 +49,7 @@ EXPERIMENTS: tuple[Experiment, ...] = (
                {"lengths": [512, 1024, 2048, 4096], "repeats": 3, "chunk_size": 512,
                 "query_chunk_size": 2048, "window": 256, "threads": MEASURE_THREADS},
                timing=True),
+    smollm.experiment(smollm.CACHE),
 )
 
 _RENDER = "attnsheet.evidence.render.cost:"
@@ -92,6 +94,7 @@ EVIDENCE: tuple[Evidence, ...] = (
              "Plain, chunked, sliding-window attention and torch's SDPA: time and peak memory "
              "over n, in one run.",
              render=_RENDER + "side_by_side", data=("c4-side-by-side",)),
+    *smollm.on_page("cost.md"),
 )
 
 
@@ -297,7 +300,7 @@ CLAIMS: tuple[Claim, ...] = (
     Claim("C3", "cost.md",
           "Attention's growing cost bounds how much text a model reads at once: its n² compute, "
           "its key/value cache, and the length it can afford to be trained at.",
-          ("c3-context-table", "c3-training-cost", "c3-trained-length"),
+          ("c3-context-table", "c3-training-cost", "c3-trained-length", "c3-smollm-cache"),
           criterion=(
               "Computed from published configurations (Llama 2 7B, Llama 3 8B): the n² part's "
               "share of a forward pass grows with every listed length and passes half; the "
@@ -307,8 +310,8 @@ CLAIMS: tuple[Claim, ...] = (
               f"{TRAINING_COST_RISE:g}× as much per token. "
               "Trained here (deterministic, seeded): a model trained on "
               f"{TRAINED_LENGTH}-token sequences has a mean loss past that length at least "
-              f"{PAST_TRAINED_RISE}× its loss just inside it."),
-          predicate=c3_verdict, section="context-window"),
+              f"{PAST_TRAINED_RISE}× its loss just inside it." + smollm.C3_CRITERION),
+          predicate=all_of(c3_verdict, smollm.grouped_cache), section="context-window"),
     Claim("C4", "cost.md",
           "Much research widens the window cheaply (exact chunked attention, sliding windows).",
           ("c4-chunked-check", "c4-sliding-window-error", "c4-side-by-side"),

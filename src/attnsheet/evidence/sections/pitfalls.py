@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ..spec import HOLDS, Claim, Evidence, Experiment, Verdict, must
-
+from ..spec import HOLDS, Claim, Evidence, Experiment, Verdict, all_of, must
+from . import smollm
 from .attention import P1_CRITERION, p1_raw_weights
 
 PAGES = ("docs/*.md", "snippets/*/*.py")  # what the checks of the pages' links read
@@ -36,6 +36,7 @@ EXPERIMENTS: tuple[Experiment, ...] = (
     Experiment("p4-notebooks", "attnsheet.experiments.pages:notebook_links",
                params={"notebooks": NOTEBOOKS, "index": DEEPER, "deepens": NOTEBOOK_LINKS},
                inputs=PAGES + ("notebooks/*.py",)),
+    smollm.experiment(smollm.GENERATION),
 )
 
 EVIDENCE: tuple[Evidence, ...] = (
@@ -90,6 +91,7 @@ EVIDENCE: tuple[Evidence, ...] = (
              "Where the weight from 'it' goes in all-MiniLM-L6-v2 on the cheatsheet sentence, "
              "per layer: [CLS] and [SEP], punctuation, the nouns, other words.",
              render="attnsheet.evidence.render.attention:it_blend", data=("a3-minilm-maps",)),
+    *smollm.on_page("pitfalls.md"),
 )
 
 
@@ -163,27 +165,32 @@ CLAIMS: tuple[Claim, ...] = (
     Claim("P1", "pitfalls.md",
           "Attention is not focus or awareness: it is relevance weights and a weighted blend, "
           "and a weight alone does not say how much of a token is taken in.",
-          ("attention-blend-snippet", "p1-it-blend"),
-          criterion=P1_CRITERION, predicate=p1_raw_weights,
+          ("attention-blend-snippet", "p1-it-blend", "p1-first-token"),
+          criterion=P1_CRITERION + smollm.P1_CRITERION,
+          predicate=all_of(p1_raw_weights, smollm.first_token_sink),
           section="attention-is-focus-or-awareness"),
     Claim("P2", "pitfalls.md",
           "Transformers do not read left to right: without positions, attention ignores order.",
-          ("pitfalls-permutation-snippet", "p2-positions-check", "p2-causal-figure"),
+          ("pitfalls-permutation-snippet", "p2-positions-check", "p2-causal-figure",
+           "p2-causal-model", "p2-cached-generation"),
           criterion="Shuffling the input rows of the library's block shuffles its output rows "
                     f"the same way, to within {POSITIONS_TOLERANCE:.0e}, without positions, and "
                     "does not with sinusoidal positions added or with a causal mask; the "
                     "block's Jacobian is nonzero for every (output, input) pair without a "
                     "mask, and with a causal mask exactly zero above the diagonal and nonzero "
-                    "on and below it.",
-          predicate=order_and_mask, by_construction=True, section="order-is-not-built-in"),
+                    "on and below it." + smollm.P2_CRITERION,
+          predicate=all_of(order_and_mask, smollm.causal_model), by_construction=True,
+          section="order-is-not-built-in"),
     Claim("P3", "pitfalls.md",
           "Attention did not replace neural networks: a transformer is still weights and "
           "nonlinearities.",
-          ("transformer-layer-snippet", "t1-param-breakdown", "p3-linear-share"),
+          ("transformer-layer-snippet", "t1-param-breakdown", "p3-linear-share",
+           "t1-real-layer"),
           criterion="Counted by module type in a layer the size of the original "
                     "transformer's, most parameters (more than half) sit in torch.nn.Linear "
-                    "layers, plain weighted sums; the rest are the layer norms'.",
-          predicate=linear_majority, by_construction=True,
+                    "layers, plain weighted sums; the rest are the layer norms'."
+                    + smollm.P3_CRITERION,
+          predicate=all_of(linear_majority, smollm.real_linear_majority), by_construction=True,
           section="attention-replaced-neural-networks"),
     Claim("P4", "pitfalls.md",
           "The full mechanics are not here by design; the page points to where they are "

@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
-from ..spec import FAILS_HERE, HOLDS, RECORDED, Claim, Evidence, Experiment, Verdict, must
+from ..spec import (
+    FAILS_HERE,
+    HOLDS,
+    RECORDED,
+    Claim,
+    Evidence,
+    Experiment,
+    Verdict,
+    all_of,
+    must,
+)
+from . import smollm
 from ..render.transformer import sources_of
 from .idea import one_call
 from .pitfalls import PAGES
@@ -27,6 +38,7 @@ EXPERIMENTS: tuple[Experiment, ...] = (
                params={"page": "transformer.md", "anchor": "why-it-won",
                        "required": [RECURRENCE_LINK]},
                inputs=PAGES),
+    smollm.experiment(smollm.BREAKDOWN),
 )
 
 EVIDENCE: tuple[Evidence, ...] = (
@@ -58,6 +70,7 @@ EVIDENCE: tuple[Evidence, ...] = (
              "The parallelism argument links to the recurrence evidence (checked at build).",
              render="attnsheet.evidence.render.transformer:section_links",
              data=("t3-recurrence-link",)),
+    *smollm.on_page("transformer.md"),
 )
 
 
@@ -153,7 +166,7 @@ CLAIMS: tuple[Claim, ...] = (
           "A transformer layer is attention plus an ordinary feed-forward network, with residuals "
           "and normalisation.",
           ("transformer-layer-snippet", "t1-layer-diagram", "t1-block-parity",
-           "t1-param-breakdown"),
+           "t1-param-breakdown", "t1-real-layer"),
           criterion="The autograd graph of one call of the library's block has two residual "
                     "additions: the input plus attention (through a softmax) on a layer norm "
                     "of it, then that sum plus a feed-forward network (through a ReLU) on a "
@@ -162,8 +175,9 @@ CLAIMS: tuple[Claim, ...] = (
                     f"same weights within {PARITY_TOLERANCE:.0e} (float32 and float64; a "
                     "batch, one sequence, a causal mask), and its parameters split into "
                     "attention projections 4(d² + d), feed-forward 2·d·d_ff + d_ff + d and "
-                    "layer norms 4d, which add up to the whole block.",
-          predicate=block_parts, by_construction=True, section="checked-against-pytorch"),
+                    "layer norms 4d, which add up to the whole block." + smollm.T1_CRITERION,
+          predicate=all_of(block_parts, smollm.real_layer), by_construction=True,
+          section="checked-against-pytorch"),
     Claim("T2", "transformer.md",
           "Direct links and parallelism let transformers train fast and use long context.",
           ("t2-epoch-time", "r3b-recall-uniform"),
