@@ -164,9 +164,9 @@ def _changed(data: dict, key: str, **changes) -> dict:
 
 
 @pytest.mark.parametrize("predicate, key, changes, message", [
-    ("causal_referent", "smollm-maps", {"pairs": [{"it_rows_differ_by": 0.01, "follows": 1,
-                                                   "opposite": 0, "follows_at_margin": 0,
-                                                   "opposite_at_margin": 0}]}, "saw the adjective"),
+    ("causal_referent", "smollm-maps",
+     {"pairs": [{"it_rows_differ_by": 0.01, "follows": 1, "opposite": 0,
+                 "follows_at_margin": 0, "opposite_at_margin": 0}]}, "saw the adjective"),
     ("first_token_sink", "smollm-maps", {"first_token_share_mean": 0.3, "uniform_share": 0.2},
      "even spread"),
     ("causal_model", "smollm-maps", {"largest_weight_above_diagonal": 1e-9}, "later token"),

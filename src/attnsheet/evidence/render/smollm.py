@@ -14,7 +14,9 @@ LINK = "[SmolLM2-135M-Instruct](references.md#allal-2025)"
 
 
 def _quantised(data) -> str:
-    return f"weights {data['quantisation']} as shipped in {data['package']} {data['package_version']}"
+    """A sentence: how the weights are stored, as the package ships them."""
+    return (f"Its weights are {data['quantisation']}, as {data['package']} "
+            f"{data['package_version']} ships them.")
 
 
 def causal_pairs(data) -> Rendered:
@@ -27,7 +29,7 @@ def causal_pairs(data) -> Rendered:
     text = (
         f"In {LINK} (4-bit) the weights from *it* are identical in both sentences of every "
         f"pair (difference {same:.1g}). From the adjective on, {follows} of "
-        f"{len(pairs) * heads} head–pair cases move weight toward the referent by at least "
+        f"{len(pairs) * heads:,} head–pair cases move weight toward the referent by at least "
         f"{data['margin']:g}, {opposite} away.\n"
     )
     rows = [[f"{p['first']} / {p['second']} ({p['first_adjective']} / {p['second_adjective']})",
@@ -39,10 +41,10 @@ def causal_pairs(data) -> Rendered:
                             f"at margin {data['margin']:g}",
                             "P(adjective) after “…too”"], rows)
     detail = (
-        f"The model: {_quantised(data)}. When it reads *it*, the adjective that decides the "
+        f"{_quantised(data)} When the model reads *it*, the adjective that decides the "
         f"referent has not arrived, and the causal mask hides it; what the adjective changes "
-        f"is read later. Counted from the adjective's first token to the end of each sentence: a head "
-        f"*follows* when its weight on the first noun minus the second is positive with the "
+        f"is read later. Counted from the adjective's first token to the end of each "
+        f"sentence: a head *follows* when its weight on the first noun minus the second is positive with the "
         f"first adjective and negative with the second; *opposite* is the reverse. The last "
         f"column is the model's own probability of each adjective's first token right after "
         f"“{pairs[0]['prefix']}” and the same words in the other pairs: the adjective is "
@@ -73,19 +75,19 @@ def first_token(data) -> Rendered:
         axes.set_xlabel("layer")
         axes.set_ylabel("share of the weight")
         tidy(axes, colors)
-        legend(axes, colors, "lower right")
+        legend(axes, colors, "lower center", bbox_to_anchor=(0.5, 1.0), ncol=2)
         return figure
 
     alt = (f"Line chart over the {n_layers} layers of SmolLM2-135M-Instruct: the share of "
            f"attention weight on the first token, {share:.0%} on average, against "
            f"{uniform:.0%} for an even spread.")
     caption = (
-        f"How much weight each layer of {data['model']} ({_quantised(data)}) parks on the "
-        f"first token of the {data['sentences']} sentences, over every later position: "
+        f"How much weight each layer of {data['model']} (4-bit) parks on the first token "
+        f"of the {data['sentences']} sentences, over every later position: "
         f"{share:.0%} on average, {times(share / uniform)} an even spread's {uniform:.0%}; "
         f"{majority} of the {n_layers * n_heads} heads give it more than half. The first "
         f"token here is “The”: the weight is parked, not paid for meaning (Xiao et al., "
-        f"2024, call such tokens attention sinks)."
+        f"2024, call such tokens attention sinks). {_quantised(data)}"
     )
     return Rendered(parts={"": [Figure(draw, alt, caption)]})
 
@@ -124,8 +126,8 @@ def breakdown(data) -> Rendered:
     ffn = sum(v for k, v in per_layer.items() if k.startswith("feed-forward"))
     text = (
         f"The same count for a real modern layer, {LINK} (counted from its loaded weights, "
-        f"{data['quantisation'].split(',')[0]} as shipped): attention {percent(attention / total)} "
-        f"of a layer, the SwiGLU feed-forward network {percent(ffn / total)}, RMSNorm scales "
+        f"{data['quantisation'].split(',')[0]} as shipped): attention "
+        f"{percent(attention / total)} of a layer, the SwiGLU feed-forward network {percent(ffn / total)}, RMSNorm scales "
         f"the rest. Its {data['kv_heads']} key/value heads serve {data['heads']} query heads, "
         f"so keys and values take a third of the queries' parameters. Over the whole model, "
         f"{data['layers']} layers and the {data['embedding']:,}-parameter embedding table "
