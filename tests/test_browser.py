@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 import shutil
 from pathlib import Path
@@ -176,7 +177,8 @@ def test_copy_button_copies_exactly_the_snippet(site, browser):
 
 def test_attention_explorer_shows_the_json(site, browser):
     origin, site_dir = site
-    data = json.loads((site_dir / "data/page/a3-pretrained-explorer.json").read_text())
+    index = json.loads((site_dir / "data/page/a3-pretrained-explorer.json").read_text())
+    data = index["models"][0]  # the encoder, shown first
     page, problems = new_page(browser, origin, "light")
     fetched = []
     page.on("request", lambda request: fetched.append(request.url))
@@ -241,6 +243,22 @@ def test_attention_explorer_shows_the_json(site, browser):
         ".attn-explorer__readout").text_content()
     summary = page.locator(".attn-explorer__summary").text_content()
     assert summary.startswith(f"“{chosen['text']}” From “it”"), summary
+
+    # The causal model: its own sentences and heads; the row of "it" reads only up to "it",
+    # the later cells hatched and empty.
+    decoder = index["models"][1]
+    page.get_by_label("Model", exact=True).select_option("1")
+    first = decoder["sentences"][0]
+    page.wait_for_function("() => document.querySelectorAll('.attn-explorer__it td').length"
+                           f" === {len(first['tokens'])}")
+    weights = json.loads((site_dir / first["src"]).read_text())["weights"]
+    layer, head = decoder["default"]["layer"], decoder["default"]["head"]
+    row = [value for value, _ in shown_it_row() if not math.isnan(value)]
+    assert row == weights[layer][head][first["it"]][:first["it"] + 1]
+    masked = page.locator(".attn-explorer__it td.attn-explorer__masked").count()
+    assert masked == len(first["tokens"]) - first["it"] - 1 > 0
+    assert "causal" in page.locator(".attn-explorer__note").text_content()
+    assert len(page.get_by_label("Layer", exact=True).locator("option").all()) == 30
 FIELDS_JS = """() => Object.fromEntries(
     Array.from(document.querySelectorAll('[data-context-slider] [data-field]'))
         .map(element => [element.dataset.field, element.textContent]))"""

@@ -195,12 +195,24 @@ def test_the_counts_at_a_margin_are_a_subset(maps_data):
     assert 0 <= maps_data["heads_mostly_special"] <= heads
 
 
+# The decoder's part of the explorer, as small as the renderer accepts (tests/test_smollm.py
+# checks the real one against the model).
+TINY_DECODER = {"model": "a decoder", "layers": 1, "heads": 1, "best": [0, 0],
+                "quantisation": "4-bit", "file_sha256": "0" * 64,
+                "all_sentences": [{"text": "It was.", "tokens": ["It", "Ġwas", "."], "it": 0,
+                                   "weights": [[[[1, 0, 0], [0.5, 0.5, 0], [0.2, 0.3, 0.5]]]]}]}
+
+
 def test_explorer_json_matches_the_library(maps_data, model):
-    rendered = explorer(maps_data, decimals=3, name=EXPLORER)
+    rendered = explorer(maps_data, TINY_DECODER, decimals=3, name=EXPLORER)
     # The container names the JSON the pipeline publishes for this item, from the site root.
     assert f'data-src="data/page/{EXPLORER}.json"' in rendered.parts[""][0]
-    data = json.loads(json.dumps(rendered.scripts[""]))
-    assert data["weights_sha256"] == MINILM_SHA256
+    encoder, decoder = json.loads(json.dumps(rendered.scripts[""]))["models"]
+    assert (encoder["causal"], decoder["causal"]) == (False, True)
+    assert decoder["sentences"][0]["tokens"] == ["It", "was", "."]  # the space marker dropped
+    assert decoder["sentences"][0]["src"] == script_data_file(EXPLORER, "causal-0")
+    data = encoder
+    assert data["sha256"] == MINILM_SHA256
     assert (data["layers"], data["heads"]) == (6, 12)
     default = data["default"]
     assert 0 <= default["layer"] < 6 and 0 <= default["head"] < 12

@@ -205,6 +205,29 @@ def test_renderers_state_the_numbers_and_the_quantisation(evidence_data):
     assert "KiB per token" in render.cache(evidence_data[section.CACHE]).parts[""][0]
 
 
+def test_the_explorer_shows_the_causal_model_as_run(evidence_data, model):
+    """The explorer's decoder entry: every pair sentence, its tokens and its weights as the
+    loader computes them (to the shown decimals), the triangle above the diagonal zero."""
+    import numpy as np
+
+    from attnsheet.evidence.render.attention import explorer
+    from attnsheet.evidence.sections import smollm as section
+    from attnsheet.experiments.attention import pretrained_maps
+
+    maps = evidence_data[section.MAPS]
+    rendered = explorer(pretrained_maps(section.MARGIN), maps, decimals=3, name="x")
+    decoder = rendered.scripts[""]["models"][1]
+    assert decoder["causal"] and "4-bit" in decoder["note"]
+    assert len(decoder["sentences"]) == 18 and decoder["sha256"] == SMOLLM_SHA256
+    for i, sentence in enumerate(decoder["sentences"][:4]):
+        decoded = model.run(sentence["text"])
+        assert sentence["tokens"][sentence["it"]] == "it"
+        shown = np.array(rendered.scripts[f"causal-{i}"]["weights"])
+        assert shown.shape == tuple(decoded.attentions.shape)
+        assert np.abs(shown - decoded.attentions.double().numpy()).max() <= 0.5e-3 + 1e-4
+        assert not np.triu(shown, 1).any()
+
+
 def test_all_of_holds_only_when_every_part_holds():
     from attnsheet.evidence.spec import FAILS_HERE, HOLDS, Verdict, all_of
 

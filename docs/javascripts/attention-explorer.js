@@ -1,10 +1,12 @@
-/* Attention explorer: pick a sentence, a layer and a head of all-MiniLM-L6-v2 and see its
- * weight table, with the row of "it" highlighted and each value on hover.
+/* Attention explorer: pick a model (the encoder all-MiniLM-L6-v2 or the decoder-only
+ * SmolLM2-135M-Instruct), a sentence, a layer and a head and see that head's weight table,
+ * with the row of "it" highlighted, each value on hover or tap, and for the causal model the
+ * masked cells above the diagonal hatched.
  *
  * The data are JSON files the evidence build writes into the site: an index
  * (data/page/a3-pretrained-explorer.json, named in the container's data-src, relative to the
- * site's root, not to the page) listing every analysed sentence, and one file of weights per
- * sentence, fetched when the sentence is first shown. Plain JavaScript, nothing fetched from another origin.
+ * site's root, not to the page) listing each model and every analysed sentence, and one file
+ * of weights per model and sentence, fetched when it is first shown. Plain JavaScript, nothing fetched from another origin.
  * Material's instant navigation swaps pages without reloading scripts, so setup runs on
  * every page change through document$; without JavaScript the static figure inside the
  * container stays.
@@ -51,15 +53,21 @@
     return node;
   }
 
-  function select(id, label, options, selected) {
-    var wrapper = element("div", { class: "attn-explorer__control" });
-    wrapper.appendChild(element("label", { for: id }, label));
-    var box = element("select", { id: id });
+  // Replace a select's options (a new model has other layers, heads or sentences).
+  function refill(box, options, selected) {
+    box.replaceChildren();
     options.forEach(function (text, value) {
       var option = element("option", { value: String(value) }, text);
       if (value === selected) option.selected = true;
       box.appendChild(option);
     });
+  }
+
+  function select(id, label, options, selected) {
+    var wrapper = element("div", { class: "attn-explorer__control" });
+    wrapper.appendChild(element("label", { for: id }, label));
+    var box = element("select", { id: id });
+    refill(box, options, selected);
     wrapper.appendChild(box);
     return { wrapper: wrapper, box: box };
   }
@@ -70,16 +78,24 @@
     return out;
   }
 
-  function build(root, data) {
+  function sentenceTexts(model) {
+    return model.sentences.map(function (s) { return s.text; });
+  }
+
+  function build(root, index) {
     var uid = "attn-explorer-" + Math.random().toString(36).slice(2, 8);
+    var models = index.models;
+    var data = models[0]; // the model shown; its sentences, layers and heads fill the menus
     var start = data["default"];
-    var sentence = select(uid + "-sentence", "Sentence",
-      data.sentences.map(function (s) { return s.text; }), start.sentence);
+    var model = select(uid + "-model", "Model",
+      models.map(function (m) { return m.model; }), 0);
+    var sentence = select(uid + "-sentence", "Sentence", sentenceTexts(data), start.sentence);
     var layer = select(uid + "-layer", "Layer", range(data.layers, "layer "), start.layer);
     var head = select(uid + "-head", "Head", range(data.heads, "head "), start.head);
 
     var controls = element("div", { class: "attn-explorer__controls" });
-    [sentence, layer, head].forEach(function (c) { controls.appendChild(c.wrapper); });
+    [model, sentence, layer, head].forEach(function (c) { controls.appendChild(c.wrapper); });
+    var note = element("p", { class: "attn-explorer__note" });
     var summary = element("p", { class: "attn-explorer__summary", "aria-live": "polite" });
     var readout = element("p", { class: "attn-explorer__readout" },
       "Point at or tap a cell to read its weight.");
@@ -89,18 +105,29 @@
       "aria-label": "Attention weight table (scrolls sideways on narrow screens)",
     });
     var widget = element("div", { class: "attn-explorer__widget" });
-    [controls, summary, caption, scroller, readout].forEach(function (n) {
+    [controls, note, summary, caption, scroller, readout].forEach(function (n) {
       widget.appendChild(n);
     });
 
-    var weights = {}; // sentence index -> its weights, fetched when first shown
+    var weights = {}; // "model/sentence" -> its weights, fetched when first shown
+
+    function chooseModel() {
+      data = models[Number(model.box.value)];
+      var first = data["default"];
+      refill(sentence.box, sentenceTexts(data), first.sentence);
+      refill(layer.box, range(data.layers, "layer "), first.layer);
+      refill(head.box, range(data.heads, "head "), first.head);
+      render();
+    }
 
     function render() {
       var index = Number(sentence.box.value);
-      if (!weights[index]) {
+      var key = model.box.value + "/" + index;
+      note.textContent = data.note;
+      if (!weights[key]) {
         summary.textContent = "Loading the weights of this sentence\u2026";
         load(data.sentences[index].src)
-          .then(function (loaded) { weights[index] = loaded.weights; render(); })
+          .then(function (loaded) { weights[key] = loaded.weights; render(); })
           .catch(function (error) {
             summary.textContent = "Could not load this sentence's weights (" +
               error.message + ").";
@@ -110,11 +137,12 @@
       var s = data.sentences[index];
       var l = Number(layer.box.value);
       var h = Number(head.box.value);
-      var table = weights[index][l][h]; // (n, n): row = query token, column = key token
+      var table = weights[key][l][h]; // (n, n): row = query token, column = key token
       var tokens = s.tokens;
       var grid = element("table", { class: "attn-explorer__table" });
       var about = "Layer " + (l + 1) + ", head " + (h + 1) + ": row i is how token i weighs " +
-        "every token (rows sum to 1). The row of \u201cit\u201d is outlined.";
+        "every token (rows sum to 1). The row of \u201cit\u201d is outlined." +
+        (data.causal ? " Hatched cells are later tokens, which the causal mask hides." : "");
       // The table's caption is for screen readers; the same words are shown above the
       // scrolling area, where a phone's narrow screen does not cut them off.
       grid.appendChild(element("caption", {}, about));
@@ -131,6 +159,11 @@
         var tr = element("tr", i === s.it ? { class: "attn-explorer__it" } : {});
         tr.appendChild(element("th", { scope: "row" }, tokens[i]));
         row.forEach(function (value, j) {
+          if (data.causal && j > i) { // masked: no weight, and nothing to read
+            tr.appendChild(element("td", { class: "attn-explorer__masked",
+              title: "masked: a later token" }));
+            return;
+          }
           var rgb = colour(value);
           var cell = element("td", {
             "data-value": String(value),
@@ -165,6 +198,7 @@
         cell.dataset.key + "\u201d: " + Number(cell.dataset.value).toFixed(3);
     }
 
+    model.box.addEventListener("change", chooseModel);
     [sentence, layer, head].forEach(function (c) { c.box.addEventListener("change", render); });
     scroller.addEventListener("mouseover", show);
     scroller.addEventListener("click", show);  // a tap on a touch screen

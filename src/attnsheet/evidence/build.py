@@ -147,13 +147,14 @@ def file_item_key(item: Evidence, paths: Paths) -> str:
 
 def experiment_key(experiment: Experiment, paths: Paths, upstream_keys: dict[str, str]) -> str:
     """Key of an experiment: its code (and what it imports), parameters, the files it reads
-    (paths and bytes) and the keys of the experiments it reads."""
+    (paths and bytes), the keys of the experiments it reads and the data files' layout."""
     module_name, _, function_name = experiment.function.partition(":")
     inputs = input_files(experiment.inputs, paths.root)
     names = [str(p.relative_to(paths.root)) for p in inputs]
     upstream = [upstream_keys[name] for name in experiment.reads]
     return cache.key_for(cache.source_files(module_name) + inputs,
-                         [function_name, dict(experiment.params), names, *upstream])
+                         [function_name, dict(experiment.params), names, *upstream,
+                          stage.DATA_LAYOUT])
 
 
 def render_key(item: Evidence, hashes: dict[str, str]) -> str:

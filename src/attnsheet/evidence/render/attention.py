@@ -456,32 +456,43 @@ def _head_tables(data, layer_head) -> Figure:
     return Figure(draw, alt, caption)
 
 
-def explorer(data, decimals: int, name: str) -> Rendered:
-    """The explorer's container (its static fallback inside), its index JSON and one JSON
-    per sentence, which the script fetches when a reader picks that sentence. `name` is the
-    evidence item's: the pipeline publishes its scripts' data under it, and the container
-    and the index name those site paths (the script resolves them against the site's root)."""
+def explorer(encoder, decoder, decimals: int, name: str) -> Rendered:
+    """The explorer's container (its static fallback inside: the encoder's best head), its
+    index JSON (one entry per model) and one JSON per model and sentence, which the script
+    fetches when a reader picks it. `name` is the evidence item's: the pipeline publishes
+    its scripts' data under it, and the container and the index name those site paths (the
+    script resolves them against the site's root)."""
+    models, weights = [], {}
+    for data, prefix, causal, note, display in (
+            (encoder, "", False, "An encoder: every token reads every other, both ways.",
+             lambda token: token),
+            (decoder, "causal-", True,
+             f"A decoder-only model, causal: each token reads only itself and earlier ones. "
+             f"Its weights are {decoder.get('quantisation', '')}, as shipped.",
+             _plain_token)):
+        layer, head = data["best"]
+        models.append({
+            "model": data["model"], "layers": data["layers"], "heads": data["heads"],
+            "decimals": decimals, "causal": causal, "note": note,
+            "sha256": data.get("weights_sha256") or data.get("file_sha256"),
+            "default": {"sentence": 0, "layer": layer, "head": head},
+            "sentences": [{"text": s["text"], "tokens": [display(t) for t in s["tokens"]],
+                           "it": s["it"], "src": script_data_file(name, f"{prefix}{i}")}
+                          for i, s in enumerate(data["all_sentences"])]})
+        weights |= {f"{prefix}{i}": {"weights": np.round(np.array(s["weights"]),
+                                                         decimals).tolist()}
+                    for i, s in enumerate(data["all_sentences"])}
     src = script_data_file(name)
-    layer, head = data["best"]
-    sentences = data["all_sentences"]
-    script = {
-        "model": data["model"],
-        "weights_sha256": data["weights_sha256"],
-        "layers": data["layers"],
-        "heads": data["heads"],
-        "decimals": decimals,
-        "default": {"sentence": 0, "layer": layer, "head": head},
-        "sentences": [{"text": s["text"], "tokens": s["tokens"], "it": s["it"],
-                       "src": script_data_file(name, str(i))}
-                      for i, s in enumerate(sentences)],
-    }
-    weights = {str(i): {"weights": np.round(np.array(s["weights"]), decimals).tolist()}
-               for i, s in enumerate(sentences)}
     return Rendered(
         parts={"": [f'<div class="attn-explorer" data-src="{src}" markdown="block">\n',
-                    _head_tables(data, (layer, head)), "</div>\n"]},
-        scripts={"": script, **weights},
+                    _head_tables(encoder, tuple(encoder["best"])), "</div>\n"]},
+        scripts={"": {"models": models}, **weights},
     )
+
+
+def _plain_token(token: str) -> str:
+    """A byte-level BPE token as text: its leading-space marker dropped, a newline shown."""
+    return token.replace("Ġ", "").replace("Ċ", "\\n") or "␣"
 
 
 # --- P1: where the weight from "it" goes (the pitfalls page) --------------------------------

@@ -49,9 +49,10 @@ EVIDENCE: tuple[Evidence, ...] = (
              "margin), weight on special tokens.",
              render=RENDER + "pretrained_maps", data=("a3-minilm-maps",)),
     Evidence(EXPLORER, "attention.md#explore-every-head",
-             "Explorer of every layer's and head's weight table of all-MiniLM-L6-v2 on every "
-             "analysed sentence (its JSON), with one head's tables as the static fallback.",
-             render=RENDER + "explorer", data=("a3-minilm-maps",),
+             "Explorer of every layer's and head's weight table of all-MiniLM-L6-v2 and of "
+             "SmolLM2-135M-Instruct on every analysed sentence (their JSON), with one "
+             "encoder head's tables as the static fallback.",
+             render=RENDER + "explorer", data=("a3-minilm-maps", smollm.MAPS),
              params={"decimals": 3, "name": EXPLORER}),
     *smollm.on_page("attention.md"),
 )
