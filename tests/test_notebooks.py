@@ -55,9 +55,9 @@ def write_notebook(folder: Path, name: str, *cells: str) -> Path:
     return path
 
 
-def test_there_are_the_four_notebooks_the_site_links():
+def test_there_are_the_five_notebooks_the_site_links():
     stems = [p.stem for p in NOTEBOOKS]
-    assert set(stems) >= {"qkv", "multi_head", "positions", "tiny_transformer"}
+    assert set(stems) >= {"qkv", "multi_head", "positions", "tiny_transformer", "smollm"}
     registered = {item.notebook for item in EVIDENCE if item.notebook}
     assert {str(p.relative_to(ROOT)) for p in NOTEBOOKS} == registered
     assert sorted(READING_ORDER) == sorted(stems)

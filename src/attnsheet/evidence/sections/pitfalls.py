@@ -10,9 +10,9 @@ PAGES = ("docs/*.md", "snippets/*/*.py")  # what the checks of the pages' links 
 
 # The "going deeper" notebooks (notebooks/<name>.py) in reading order, and the pages each
 # deepens: those pages must link to them, as must the pitfalls page's pointer section (P4).
-NOTEBOOKS = ["qkv", "multi_head", "positions", "tiny_transformer"]
+NOTEBOOKS = ["qkv", "multi_head", "positions", "tiny_transformer", "smollm"]
 NOTEBOOK_LINKS = {
-    "attention.md": ["qkv", "multi_head"],
+    "attention.md": ["qkv", "multi_head", "smollm"],
     "transformer.md": ["multi_head", "tiny_transformer"],
     "pitfalls.md#order-is-not-built-in": ["positions"],
 }
@@ -65,7 +65,7 @@ EVIDENCE: tuple[Evidence, ...] = (
              render="attnsheet.evidence.render.transformer:section_links",
              data=("p4-deeper-links",)),
     Evidence("p4-notebooks", DEEPER,
-             "The four notebooks, with the pages they deepen; this section and those pages "
+             "The five notebooks, with the pages they deepen; this section and those pages "
              "link to them (checked at build; the build executes each notebook).",
              render="attnsheet.evidence.render.pitfalls:notebooks",
              data=("p4-notebooks",)),
@@ -87,6 +87,12 @@ EVIDENCE: tuple[Evidence, ...] = (
              "with Python; causal mask checked; generation timed with and without a key/value "
              "cache.",
              notebook="notebooks/tiny_transformer.py", timing=True),
+    Evidence("notebook-smollm", "notebooks/smollm.ipynb",
+             "Notebook: one forward pass of SmolLM2-135M-Instruct (4-bit) by hand, checked "
+             "against the library: tokens, embeddings, rotary embeddings, grouped-query "
+             "attention, the first-token weight, SwiGLU, logits; generation timed with and "
+             "without the key/value cache.",
+             notebook="notebooks/smollm.py", timing=True),
     Evidence("p1-it-blend", "pitfalls.md#attention-is-focus-or-awareness",
              "Where the weight from 'it' goes in all-MiniLM-L6-v2 on the cheatsheet sentence, "
              "per layer: [CLS] and [SEP], punctuation, the nouns, other words.",
@@ -196,7 +202,7 @@ CLAIMS: tuple[Claim, ...] = (
           "The full mechanics are not here by design; the page points to where they are "
           "shown in code, and the notebooks go deeper.",
           ("p4-deeper-links", "p4-notebooks", "notebook-qkv", "notebook-multi-head",
-           "notebook-positions", "notebook-tiny-transformer"),
+           "notebook-positions", "notebook-tiny-transformer", "notebook-smollm"),
           criterion="The pointer section links to sections that show the attention, block "
                     "and positions code, and to every notebook; each page a notebook deepens "
                     "links to it. (The build executes every notebook; a failing cell stops it.)",
