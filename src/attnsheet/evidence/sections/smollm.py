@@ -17,7 +17,7 @@ SAME_IT_ROWS = 1e-6  # "it" has read the same prefix in both sentences of a pair
 FIRST_TOKEN_FACTOR = 2  # the first token's share must be at least this times an even spread
 CACHE_TOKENS = 64  # the real cache allocated to confirm the per-token size
 GENERATION_PROMPT = "The animal didn't cross the street because it was too tired. It"
-GENERATION_TOKENS = 20
+GENERATION_TOKENS = 16
 
 EXPERIMENTS: tuple[Experiment, ...] = (
     Experiment(MAPS, "attnsheet.experiments.smollm:causal_maps", params={"margin": MARGIN}),
