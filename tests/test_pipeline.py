@@ -288,7 +288,10 @@ def test_a_failing_snippet_fails_the_build_and_names_itself(toy):
 def test_data_refuses_what_json_cannot_carry():
     with pytest.raises(ValueError, match="non-finite"):
         stage.json_text({"x": float("nan")})
-    assert stage.json_text({"b": 1 / 3, "a": [2]}) == '{\n "a": [\n  2\n ],\n "b": 0.333333\n}\n'
+    assert stage.json_text({"b": 1 / 3, "a": [2]}) == '{\n "a": [2],\n "b": 0.333333\n}\n'
+    # a list of plain values on one line; nested lists and dicts one item per line
+    assert stage.json_text({"m": [[1, 2], {"t": ["x", None]}]}) == (
+        '{\n "m": [\n  [1, 2],\n  {\n   "t": ["x", null]\n  }\n ]\n}\n')
 
 
 # --- keys ------------------------------------------------------------------------------------
