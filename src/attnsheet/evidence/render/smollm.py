@@ -19,38 +19,58 @@ def _quantised(data) -> str:
             f"{data['package_version']} ships them.")
 
 
+def _row_totals(pairs, row: str) -> tuple[int, int, int, int]:
+    """(follows, opposite, follows at margin, opposite at margin) on one row, all pairs."""
+    keys = ("follows", "opposite", "follows_at_margin", "opposite_at_margin")
+    return tuple(sum(p["rows"][row][k] for p in pairs) for k in keys)
+
+
 def causal_pairs(data) -> Rendered:
-    """A3(c): per pair, what the causal model can link back to, and when."""
+    """A3(c): what the causal model links back to, read separately from the adjective's own
+    row and from the full stop's (the same token in both sentences), per pair."""
     pairs = data["pairs"]
-    follows = sum(p["follows_at_margin"] for p in pairs)
-    opposite = sum(p["opposite_at_margin"] for p in pairs)
-    heads = data["layers"] * data["heads"]
+    margin = data["margin"]
+    cases = len(pairs) * data["layers"] * data["heads"]
+    adjective, stop = _row_totals(pairs, "adjective"), _row_totals(pairs, "full stop")
     same = max(p["it_rows_differ_by"] for p in pairs)
+    identical = "identical" if same == 0 else f"within {same:.0e}"
+    # What the counts support, read off them: the full stop is the one later query that is
+    # the same token in both sentences, so only there can a swing mean more than the
+    # adjective's own pull on a noun.
+    if stop[2] > stop[3]:
+        reading = (f"on the full stop that ends both sentences {stop[2]} toward and "
+                   f"{stop[3]} away: heads that link back after the deciding word")
+    else:
+        reading = (f"but {stop[2]} toward and {stop[3]} away on the full stop that ends both: "
+                   f"adjective–noun association, not a resolved referent")
     text = (
-        f"In {LINK} (4-bit) the weights from *it* are identical in both sentences of every "
-        f"pair (difference {same:.1g}). From the adjective on, {follows} of "
-        f"{len(pairs) * heads:,} head–pair cases move weight toward the referent by at least "
-        f"{data['margin']:g}, {opposite} away.\n"
+        f"In {LINK} (4-bit) the weights from *it* are {identical} in both sentences of every "
+        f"pair. At a margin of {margin:g}, {adjective[2]} of {cases:,} head–pair cases move "
+        f"weight toward the referent on the adjective's own row ({adjective[3]} away), "
+        f"{reading}.\n"
     )
     rows = [[f"{p['first']} / {p['second']} ({p['first_adjective']} / {p['second_adjective']})",
-             f"{p['follows']} / {p['opposite']}",
-             f"{p['follows_at_margin']} / {p['opposite_at_margin']}",
-             " / ".join(f"{v:.3f}" for v in p["next_word"].values())]
+             *(f"{p['rows'][row]['follows']} / {p['rows'][row]['opposite']} "
+               f"({p['rows'][row]['follows_at_margin']} / {p['rows'][row]['opposite_at_margin']})"
+               for row in ("adjective", "full stop")),
+             f"{p['p_first_adjective']:.3f} / {p['p_second_adjective']:.3f}"]
             for p in pairs]
-    table = markdown_table(["pair (adjectives)", "follow / opposite",
-                            f"at margin {data['margin']:g}",
+    table = markdown_table(["pair (adjectives)", "adjective's row", "full stop's row",
                             "P(adjective) after “…too”"], rows)
     detail = (
-        f"{_quantised(data)} When the model reads *it*, the adjective that decides the "
-        f"referent has not arrived, and the causal mask hides it; what the adjective changes "
-        f"is read later. Counted from the adjective's first token to the end of each "
-        f"sentence: a head *follows* when its weight on the first noun minus the second is positive with the "
-        f"first adjective and negative with the second; *opposite* is the reverse. The last "
-        f"column is the model's own probability of each adjective's first token right after "
-        f"“{pairs[0]['prefix']}” and the same words in the other pairs: the adjective is "
-        f"not predictable from what came before, which is why the referent is not fixed at "
-        f"*it*. A count of heads says where weight moves, not that the model resolved the "
-        f"referent; small margins count heads whose change is slight.\n\n" + table
+        f"{_quantised(data)} It is the instruction-tuned model, given the bare sentences "
+        f"without the chat template it was tuned on. When it reads *it*, the adjective that "
+        f"decides the referent has not arrived and the causal mask hides it. Each cell "
+        f"counts heads that *follow* (weight on the first noun minus the second positive with "
+        f"the first adjective, negative with the second) / do the *opposite*, and in brackets "
+        f"those whose gap swings by at least {margin:g}. On the adjective's row the query word "
+        f"itself differs between the sentences (*tired* looking at *animal*); only the full "
+        f"stop is the same token in both. Without a margin the full stop's row gives "
+        f"{stop[0]} / {stop[1]}. Query heads share keys three by three, so the cases are not "
+        f"independent. The last column is the model's own probability of each adjective's "
+        f"first token right after “{pairs[0]['prefix']}” (and the same words in the other "
+        f"pairs): the referent is open at *it* because the deciding word comes later.\n\n"
+        + table
     )
     return Rendered(parts={"": [text], "table": [detail]})
 
@@ -81,13 +101,17 @@ def first_token(data) -> Rendered:
     alt = (f"Line chart over the {n_layers} layers of SmolLM2-135M-Instruct: the share of "
            f"attention weight on the first token, {share:.0%} on average, against "
            f"{uniform:.0%} for an even spread.")
+    low = [str(layer + 1) for layer, value in enumerate(by_layer) if value < 2 * uniform]
     caption = (
-        f"How much weight each layer of {data['model']} (4-bit) parks on the first token "
+        f"How much weight each layer of {data['model']} (4-bit) puts on the first token "
         f"of the {data['sentences']} sentences, over every later position: "
         f"{share:.0%} on average, {times(share / uniform)} an even spread's {uniform:.0%}; "
-        f"{majority} of the {n_layers * n_heads} heads give it more than half. The first "
-        f"token here is “The”: the weight is parked, not paid for meaning (Xiao et al., "
-        f"2024, call such tokens attention sinks). {_quantised(data)}"
+        f"{majority} of the {n_layers * n_heads} heads give it more than half"
+        + (f", while layers {', '.join(low)} give it less than twice an even spread" if low
+           else "")
+        + ". The first token is always the word “The” here (the model adds no start token), "
+          "so its position and its word cannot be told apart. The pattern is consistent "
+          f"with what Xiao et al. (2024) call attention sinks. {_quantised(data)}"
     )
     return Rendered(parts={"": [Figure(draw, alt, caption)]})
 
@@ -112,7 +136,18 @@ def generation(data) -> Rendered:
            else "**different tokens** the two ways.")
         + "\n"
     )
-    return Rendered(parts={"": [text, MachineLine(data["machine"])]})
+    prompt, new_tokens = data["prompt_tokens"], data["n_new"]
+    uncached = new_tokens * prompt + new_tokens * (new_tokens - 1) // 2  # tokens run
+    cached = prompt + new_tokens - 1
+    detail = (
+        f"After a {prompt}-token prompt, generation without the cache runs {uncached} token "
+        f"positions through the model, with it {cached}: {times(uncached / cached)} fewer, yet "
+        f"only {times(data['speedup'])} less time. At this length, on one thread, each step "
+        f"is dominated by reading the model's half a gigabyte of float32 weights, which both "
+        f"ways do once per step; the cache's advantage grows with the length of the text. "
+        f"Median of {data['repeats']} runs each, after a warm-up.\n"
+    )
+    return Rendered(parts={"": [text, MachineLine(data["machine"])], "detail": [detail]})
 
 
 def breakdown(data) -> Rendered:
@@ -129,10 +164,12 @@ def breakdown(data) -> Rendered:
         f"{data['quantisation'].split(',')[0]} as shipped): attention "
         f"{percent(attention / total)} of a layer, the SwiGLU feed-forward network {percent(ffn / total)}, RMSNorm scales "
         f"the rest. Its {data['kv_heads']} key/value heads serve {data['heads']} query heads, "
-        f"so keys and values take a third of the queries' parameters. Over the whole model, "
-        f"{data['layers']} layers and the {data['embedding']:,}-parameter embedding table "
-        f"(also its output layer) make {data['total']:,} parameters, "
-        f"{percent(data['in_linear_layers'] / data['total'])} of them in linear layers.\n"
+        f"so keys and values each take a third of the queries' parameters. Over the whole "
+        f"model, {data['layers']} layers and the {data['embedding']:,}-parameter embedding "
+        f"table make {data['total']:,} parameters: "
+        f"{percent(data['in_linear_layers'] / data['total'])} in the layers' linear maps, "
+        f"nearly all the rest in the embedding table, which is also the output layer, one "
+        f"more linear map (tied).\n"
     )
     return Rendered(parts={"": [text], "table": [markdown_table(["part", "parameters",
                                                                  "share"], rows)]})

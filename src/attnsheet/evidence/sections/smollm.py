@@ -70,9 +70,9 @@ def experiment(name: str) -> Experiment:
 A3_CRITERION = (
     f" In SmolLM2-135M-Instruct (causal; 4-bit weights as shipped), the weights from 'it' are "
     f"the same in both sentences of every pair (within {SAME_IT_ROWS:.0e}: it has not read the "
-    f"adjective), and from the adjective on the heads that move weight toward the referent "
-    f"and those that move it away are counted at the same margin, reported whichever way "
-    f"they fall.")
+    f"adjective; this part holds by the causal mask), and the heads that move weight toward "
+    f"the referent or away are counted at the same margin on two later rows, the adjective's "
+    f"own and the final full stop's, reported whichever way they fall.")
 P1_CRITERION = (
     f" In SmolLM2-135M-Instruct, averaged over every head and every later position of the "
     f"pair sentences, the first token gets at least {FIRST_TOKEN_FACTOR}× the share an "
@@ -101,17 +101,25 @@ def causal_referent(data: Mapping[str, Any]) -> Verdict:
     must(worst <= SAME_IT_ROWS, f"SmolLM2's rows of 'it' differ by {worst:.1e} between the "
                                 f"two sentences of a pair: it saw the adjective")
     heads = maps["layers"] * maps["heads"]
-    must(all(p["follows_at_margin"] <= p["follows"] <= heads
-             and p["opposite_at_margin"] <= p["opposite"] <= heads for p in pairs),
+    must(all(c["follows_at_margin"] <= c["follows"] <= heads
+             and c["opposite_at_margin"] <= c["opposite"] <= heads
+             for p in pairs for c in p["rows"].values()),
          "SmolLM2's head counts are inconsistent")
-    follows = sum(p["follows_at_margin"] for p in pairs)
-    opposite = sum(p["opposite_at_margin"] for p in pairs)
-    return Verdict(HOLDS, {f"smollm2 follow / opposite at margin {maps['margin']:g}":
-                           f"{follows} / {opposite}", "smollm2 rows of 'it' differ by": worst},
-                   f"In SmolLM2 (causal, 4-bit) the rows of 'it' are the same in both "
-                   f"sentences of each pair (within {worst:.0e}); read from the adjective on, "
-                   f"heads move weight toward the referent {follows} times and away "
-                   f"{opposite} times over {len(pairs)} pairs (reported, not required).")
+    totals = {row: [sum(p["rows"][row][k] for p in pairs)
+                    for k in ("follows_at_margin", "opposite_at_margin")]
+              for row in pairs[0]["rows"]}
+    margin = maps["margin"]
+    same = "identical" if worst == 0 else f"within {worst:.0e}"
+    return Verdict(HOLDS, {**{f"smollm2 follow / opposite at margin {margin:g}, {row} row":
+                              f"{f} / {o}" for row, (f, o) in totals.items()},
+                           "smollm2 rows of 'it' differ by": worst},
+                   f"In SmolLM2 (causal, 4-bit) the rows of 'it' are {same} in both sentences "
+                   f"of each pair; at a margin of {margin:g}, heads move weight toward the "
+                   f"referent / away "
+                   + " and ".join(f"{f} / {o} times on the {row} row"
+                                  for row, (f, o) in totals.items())
+                   + f" over {len(pairs)} pairs (reported, not required: the verdict rests on "
+                     f"the model trained here).")
 
 
 def first_token_sink(data: Mapping[str, Any]) -> Verdict:
@@ -183,6 +191,7 @@ def grouped_cache(data: Mapping[str, Any]) -> Verdict:
          f"per-head keys and values take {ratio:g}× the shared ones")
     return Verdict(HOLDS, {"smollm2 cache per token (bytes)": cache["per_token_grouped"],
                            "smollm2 cache at its window (bytes)": cache["window_grouped"]},
-                   f"SmolLM2's cache, {cache['per_token_grouped']:,} bytes a token at 16 bits, "
-                   f"is what a real cache holds, and {ratio:g}× smaller than per-head keys "
-                   f"and values.")
+                   f"SmolLM2's real cache, checked in float32, holds "
+                   f"{cache['per_token_fp32']:,} bytes a token as its configuration gives "
+                   f"({cache['per_token_grouped']:,} at 16 bits), {ratio:g}× less than "
+                   f"per-head keys and values would.")
