@@ -142,10 +142,10 @@ def generation(data) -> Rendered:
     detail = (
         f"After a {prompt}-token prompt, generation without the cache runs {uncached} token "
         f"positions through the model, with it {cached}: {times(uncached / cached)} fewer, yet "
-        f"only {times(data['speedup'])} less time. At this length, on one thread, each step "
-        f"is dominated by reading the model's half a gigabyte of float32 weights, which both "
-        f"ways do once per step; the cache's advantage grows with the length of the text. "
-        f"Median of {data['repeats']} runs each, after a warm-up.\n"
+        f"only {times(data['speedup'])} faster. Each step also has costs that do not grow "
+        f"with the text, not least reading the model's half a gigabyte of float32 weights, "
+        f"which both ways do once per step; the work the cache saves grows with the length "
+        f"of the text. Median of {data['repeats']} runs each, after a warm-up.\n"
     )
     return Rendered(parts={"": [text, MachineLine(data["machine"])], "detail": [detail]})
 
