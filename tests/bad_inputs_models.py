@@ -711,7 +711,7 @@ TARGETS: list[Target] = [
            {"model_dir": "model dir", "expected_sha256": "sha256"}),
     Target("verify_sha256", lambda **a: verify_sha256(**a),
            lambda: {"path": _tiny_model_dir()[0] / "model.safetensors",
-                    "expected": _tiny_model_dir()[1]},
+                    "expected": _tiny_model_dir()[1], "source": "the tiny model"},
            {"path": "path", "expected": "sha256"}),
     Target("sha256_of", lambda **a: sha256_of(**a),
            lambda: {"path": _tiny_model_dir()[0] / "model.safetensors"}, {"path": "path"}),

@@ -105,6 +105,10 @@ _ROLES: dict = {
             v, draw, lambda k, val: (k.double(), val.double()))),
         ("another head layout", lambda v, draw: _with_cache(
             v, draw, lambda k, val: (k.reshape(2, -1, 2), val.reshape(2, -1, 2)))),
+        ("values of another shape", lambda v, draw: _with_cache(
+            v, draw, lambda k, val: (k, val[:, :1]))),
+        ("float64 values", lambda v, draw: _with_cache(
+            v, draw, lambda k, val: (k, val.double()))),
     ],
     "config": [
         ("a dict", lambda v, draw: dict(v.__dict__)),

@@ -109,7 +109,7 @@ def test_loader_refuses_the_real_file_against_another_hash():
 def test_the_installed_weights_have_the_pinned_hash():
     path = minilm_dir() / "model.safetensors"
     assert sha256_of(path) == MINILM_SHA256
-    verify_sha256(path, MINILM_SHA256.upper())  # case does not matter
+    verify_sha256(path, MINILM_SHA256.upper(), "the file")  # case does not matter
 
 
 def test_bad_inputs_are_named(model):

@@ -100,6 +100,7 @@ def test_an_executed_notebook_keeps_outputs_and_stable_ids(tmp_path):
     assert target == tmp_path / "site" / "notebooks" / "fine.ipynb"
     assert [c["id"] for c in notebook["cells"]] == ["cell-1", "cell-2"]
     assert notebook["cells"][1]["outputs"][0]["text"] == ["42\n"]
+    assert notebook["cells"][1]["execution_count"] == 1  # the hidden setup cell not counted
     assert "execution" not in notebook["cells"][1]["metadata"]  # no timestamps in the file
 
 

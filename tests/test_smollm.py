@@ -150,7 +150,7 @@ def test_the_model_data_meets_its_criteria(evidence_data):
                       section.real_layer, section.real_linear_majority, section.grouped_cache):
         assert predicate(evidence_data).status == HOLDS, predicate.__name__
     maps = evidence_data[section.MAPS]
-    assert maps["largest_weight_above_diagonal"] == 0 and maps["sentences"] == 18
+    assert maps["largest_weight_above_diagonal"] == 0 and maps["n_sentences"] == 18
     assert maps["first_token_share_mean"] >= 2 * maps["uniform_share"]
     breakdown = evidence_data[section.BREAKDOWN]
     assert breakdown["total"] == 134_515_008  # SmolLM2-135M: the published size
@@ -176,11 +176,12 @@ def _changed(data: dict, key: str, **changes) -> dict:
      "even spread"),
     ("causal_model", "smollm-maps", {"largest_weight_above_diagonal": 1e-9}, "later token"),
     ("causal_model", "smollm-generation", {"same_tokens": False}, "different tokens"),
-    ("real_layer", "smollm-breakdown", {"layer_total": 10**7}, "no known part"),
+    ("real_layer", "smollm-breakdown",
+     {"per_layer": {"attention: queries": 10, "other": 5}}, "no known part"),
+    ("real_layer", "smollm-breakdown", {"layer_totals": [3_540_096, 1]}, "differ in size"),
     ("real_layer", "smollm-breakdown", {"total": 1}, "parts add to"),
     ("real_linear_majority", "smollm-breakdown", {"in_linear_layers": 10**6}, "only"),
     ("grouped_cache", "smollm-cache", {"allocated_bytes_fp32": 1}, "real cache"),
-    ("grouped_cache", "smollm-cache", {"per_token_every_head": 1}, "per-head keys"),
 ])
 def test_each_part_fails_on_contrary_data(evidence_data, predicate, key, changes, message):
     from attnsheet.evidence.sections import smollm as section
@@ -203,11 +204,18 @@ def test_renderers_state_the_numbers_and_the_quantisation(evidence_data):
     assert "chat template" in table
     stop = [sum(p["rows"]["full stop"][k] for p in maps["pairs"])
             for k in ("follows_at_margin", "opposite_at_margin")]
-    assert ("not a resolved referent" in shown) == (stop[0] <= stop[1])
+    links_back = stop[0] >= render.LINKS_BACK * 2430 and stop[0] >= 2 * stop[1]
+    assert ("not a resolved referent" in shown) == (not links_back)
+    # the other reading, when the full stop's row does follow the referent
+    moved = {**maps, "pairs": [{**p, "rows": {**p["rows"], "full stop": {
+        "follows": 20, "opposite": 0, "follows_at_margin": 10, "opposite_at_margin": 0}}}
+        for p in maps["pairs"]]}
+    assert "link back after the deciding word" in render.causal_pairs(moved).parts[""][0]
     assert "Q4_1" in table and len(table.splitlines()) > 9
     first = maps["pairs"][1]  # each probability in its adjective's place (dog: tired, tall)
     assert f"{first['p_first_adjective']:.3f} / {first['p_second_adjective']:.3f}" in table
-    [figure] = render.first_token(maps).parts[""]
+    [figure] = render.first_token(maps, factor=2).parts[""]
+    assert "always the word “The”" in figure.caption
     assert isinstance(figure, Figure) and f"{maps['first_token_share_mean']:.0%}" in figure.caption
     assert "4-bit" in figure.caption
     assert "is 0." in render.causal_zeros(maps).parts[""][0]

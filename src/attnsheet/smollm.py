@@ -133,6 +133,11 @@ class LlamaConfig:
             "rope.freq_base", "attention.layer_norm_rms_epsilon") if f"llama.{name}" in fields}
         if len(get) < 9:
             raise ValueError("the GGUF file lacks some llama.* size fields")
+        rotated = fields.get("llama.rope.dimension_count")
+        if rotated is not None and int(rotated.contents()) != (
+                int(get["embedding_length"]) // int(get["attention.head_count"])):
+            raise ValueError("the GGUF file rotates only part of each head (partial rotary "
+                             "embeddings), which this decoder does not implement")
         return cls(vocab_size=int(get["vocab_size"]), width=int(get["embedding_length"]),
                    n_layers=int(get["block_count"]),
                    n_heads=int(get["attention.head_count"]),
@@ -245,8 +250,8 @@ class LlamaDecoder:
                         w[f"{block}.ffn_down.weight"])
 
     def _check_caches(self, caches) -> int:
-        """One KVCache per layer, (n_kv_heads, n_past, head_size) float32, one length for
-        all (KVCache checked each tensor when it was made); returns n_past."""
+        """One KVCache per layer, keys and values (n_kv_heads, n_past, head_size) float32 and
+        finite, one length for all; returns n_past."""
         c = self.config
         if not isinstance(caches, list) or len(caches) != c.n_layers or not all(
                 isinstance(cache, KVCache) for cache in caches):
@@ -254,14 +259,15 @@ class LlamaDecoder:
                              f"(as forward returns them), or None: got {caches!r:.80}")
         n_past = caches[0].length
         for i, cache in enumerate(caches):
-            layout = (c.n_kv_heads, n_past, c.head_size)
-            require_shape(f"caches[{i}].keys", cache.keys, layout,
-                          "(n_kv_heads, n_past, head_size)", "n_past = caches[0].length")
-            if cache.keys.dtype != torch.float32:
-                raise ValueError(f"caches[{i}] must hold float32 tensors: got dtype "
-                                 f"{cache.keys.dtype}")
-            require_finite_by_sum(f"caches[{i}].keys", cache.keys)  # a cache built by hand
-            require_finite_by_sum(f"caches[{i}].values", cache.values)  # may be _trusted
+            # Keys and values each: a cache made without KVCache's checks (`_trusted`) may
+            # hold anything, and attention would only report it inside some layer.
+            for field in ("keys", "values"):
+                tensor, shown = getattr(cache, field), f"caches[{i}].{field}"
+                require_shape(shown, tensor, (c.n_kv_heads, n_past, c.head_size),
+                              "(n_kv_heads, n_past, head_size)", "n_past = caches[0].length")
+                if tensor.dtype != torch.float32:
+                    raise ValueError(f"{shown} must have dtype float32: got {tensor.dtype}")
+                require_finite_by_sum(shown, tensor)
         return n_past
 
     @torch.no_grad()
@@ -285,7 +291,9 @@ class LlamaDecoder:
 
     def _run(self, ids: torch.Tensor, caches: list[KVCache] | None, start: int
              ) -> tuple[torch.Tensor, torch.Tensor, list[KVCache]]:
-        """`forward` on checked inputs and weights (generation's steps: no re-checks)."""
+        """`forward` on checked inputs and weights: generation's steps skip the weight and
+        cache checks (the rotary and attention functions still check what they are given,
+        and the overflow checks still run)."""
         positions = torch.arange(start, start + ids.shape[0])
         x = self.weights["token_embd.weight"][ids]  # (n, d)
         attentions, extended = [], []
@@ -334,7 +342,7 @@ class SmolLM:
 
     def tokenize(self, text: str) -> tuple[list[str], list[int]]:
         """Byte-level BPE tokens (as the vocabulary writes them, a leading space as 'Ġ') and
-        their ids. No start token: the model's file says it adds none."""
+        their ids. No start token: the model's file says it adds none (checked on load)."""
         if not isinstance(text, str) or not text:
             raise ValueError(f"text must be a non-empty string: got {text!r}")
         encoding = self.tokenizer.encode(text)
@@ -355,8 +363,9 @@ class SmolLM:
 
     @torch.no_grad()
     def generate(self, ids: list[int], n_new: int, *, use_cache: bool = True) -> list[int]:
-        """Greedy continuation of `ids` (a list of token ids) by `n_new` tokens, stopping
-        early at the end-of-text token. With the cache, each step runs only the newest
+        """Greedy continuation of `ids` (a list of token ids) by up to `n_new` tokens,
+        stopping early after the file's end token (`eos_id`: <|im_end|>, id 2, in
+        SmolLM2-135M-Instruct's file). With the cache, each step runs only the newest
         token; without it, each step runs the whole text again. Both give the same tokens."""
         decoder = self.decoder
         ids = _require_id_list("ids", ids, self.config.vocab_size)
@@ -411,6 +420,12 @@ def _tokenizer(reader):
     fields = reader.fields
     if fields["tokenizer.ggml.model"].contents() != "gpt2":
         raise ValueError("the GGUF file's tokenizer is not a byte-level BPE ('gpt2')")
+    if fields["tokenizer.ggml.pre"].contents() != "smollm":
+        raise ValueError("the GGUF file's pre-tokenizer is not 'smollm' (digits split, then "
+                         "GPT-2's pattern), the one rebuilt here")
+    if "tokenizer.ggml.add_bos_token" in fields and fields[
+            "tokenizer.ggml.add_bos_token"].contents():
+        raise ValueError("the GGUF file asks for a start token, which tokenize does not add")
     tokens = fields["tokenizer.ggml.tokens"].contents()
     kinds = fields["tokenizer.ggml.token_type"].contents()
     merges = [tuple(m.split(" ")) for m in fields["tokenizer.ggml.merges"].contents()]

@@ -18,7 +18,9 @@ from pathlib import Path
 
 PACKAGE = "attnsheet"
 PACKAGE_DIR = Path(__file__).resolve().parents[1]  # src/attnsheet
-LIBRARIES = ("numpy", "torch", "matplotlib")
+# Libraries whose version can change what the experiments compute (the model loaders read
+# their files and tokenize with the last two).
+LIBRARIES = ("numpy", "torch", "matplotlib", "tokenizers", "gguf")
 
 
 def module_path(module: str) -> Path | None:

@@ -23,7 +23,8 @@ SOURCE_PACKAGE, SOURCE_FILE = "ziamath", "fonts/STIXTwoMath-Regular.ttf"
 
 # What formulas may use: Latin and Greek letters, digits and ASCII punctuation, the math
 # italic letters MathML draws a one-letter identifier with, and these operators.
-SYMBOLS = "×·±′″‴ℓ←→↦∑∏∫∂∇∞∈∉∝√∼≈≠≤≥⊤⊙⊗∘−∓∣‖⌈⌉⌊⌋⟨⟩"
+# (ℎ, U+210E, is the math italic h: Unicode leaves U+1D455 empty and MathML uses this one.)
+SYMBOLS = "×·±′″‴ℓℎ←→↦∑∏∫∂∇∞∈∉∝√∼≈≠≤≥⊤⊙⊗∘−∓∣‖⌈⌉⌊⌋⟨⟩"
 RANGES = ((0x20, 0x7E), (0x391, 0x3A9), (0x3B1, 0x3C9),
           (0x1D434, 0x1D467), (0x1D6E2, 0x1D71B))  # math italic A-z, Alpha-omega
 

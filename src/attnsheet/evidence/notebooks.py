@@ -108,11 +108,25 @@ def execute(source: Path, *, cell_timeout: float = CELL_TIMEOUT_S):
                 except DeadKernelError as error:
                     raise NotebookError(f"{where}: the kernel died ({error})") from error
     notebook.cells.remove(setup)
+    _renumber_after_setup(notebook)
     notebook.metadata.pop("widgets", None)  # no widgets: keep the file plain
     for cell in notebook.cells:
         if cell.cell_type == "code":
             cell.outputs = _merged_streams(cell.outputs)
     return notebook
+
+
+def _renumber_after_setup(notebook) -> None:
+    """Execution counts as if the removed setup cell had never run: the reader's first code
+    cell is [1], not [2]."""
+    for cell in notebook.cells:
+        if cell.cell_type != "code":
+            continue
+        if cell.get("execution_count"):
+            cell.execution_count -= 1
+        for output in cell.outputs:
+            if output.get("execution_count"):
+                output.execution_count -= 1
 
 
 def _merged_streams(outputs: list) -> list:

@@ -11,6 +11,9 @@ from ..spec import Figure, MachineLine, Rendered
 from .common import format_bytes, legend, markdown_table, percent, tidy, times
 
 LINK = "[SmolLM2-135M-Instruct](references.md#allal-2025)"
+# The page says heads "link back" from the full stop only when at least this share of the
+# head-pair cases follow the referent there (and twice as many as do the opposite).
+LINKS_BACK = 0.01
 
 
 def _quantised(data) -> str:
@@ -37,7 +40,7 @@ def causal_pairs(data) -> Rendered:
     # What the counts support, read off them: the full stop is the one later query that is
     # the same token in both sentences, so only there can a swing mean more than the
     # adjective's own pull on a noun.
-    if stop[2] > stop[3]:
+    if stop[2] >= LINKS_BACK * cases and stop[2] >= 2 * stop[3]:
         reading = (f"on the full stop that ends both sentences {stop[2]} toward and "
                    f"{stop[3]} away: heads that link back after the deciding word")
     else:
@@ -66,8 +69,9 @@ def causal_pairs(data) -> Rendered:
         f"those whose gap swings by at least {margin:g}. On the adjective's row the query word "
         f"itself differs between the sentences (*tired* looking at *animal*); only the full "
         f"stop is the same token in both. Without a margin the full stop's row gives "
-        f"{stop[0]} / {stop[1]}. Query heads share keys three by three, so the cases are not "
-        f"independent. The last column is the model's own probability of each adjective's "
+        f"{stop[0]} / {stop[1]}. Query heads share keys {data['heads'] // data['kv_heads']} by "
+        f"{data['heads'] // data['kv_heads']}, so the cases are not independent. The last "
+        f"column is the model's own probability of each adjective's "
         f"first token right after “{pairs[0]['prefix']}” (and the same words in the other "
         f"pairs): the referent is open at *it* because the deciding word comes later.\n\n"
         + table
@@ -75,8 +79,9 @@ def causal_pairs(data) -> Rendered:
     return Rendered(parts={"": [text], "table": [detail]})
 
 
-def first_token(data) -> Rendered:
-    """P1: the share of weight on the first token, by layer, against an even spread."""
+def first_token(data, factor: float) -> Rendered:
+    """P1: the share of weight on the first token, by layer, against an even spread; `factor`
+    is P1's criterion (at least that many times an even spread's share)."""
     by_layer = np.array(data["first_token_share_by_layer"])
     share, uniform = data["first_token_share_mean"], data["uniform_share"]
     n_layers, n_heads = data["layers"], data["heads"]
@@ -101,24 +106,26 @@ def first_token(data) -> Rendered:
     alt = (f"Line chart over the {n_layers} layers of SmolLM2-135M-Instruct: the share of "
            f"attention weight on the first token, {share:.0%} on average, against "
            f"{uniform:.0%} for an even spread.")
-    low = [str(layer + 1) for layer, value in enumerate(by_layer) if value < 2 * uniform]
+    low = [str(layer + 1) for layer, value in enumerate(by_layer) if value < factor * uniform]
+    [first] = data["first_tokens"] if len(data["first_tokens"]) == 1 else [None]
     caption = (
         f"How much weight each layer of {data['model']} (4-bit) puts on the first token "
-        f"of the {data['sentences']} sentences, over every later position: "
+        f"of the {data['n_sentences']} sentences, over every later position: "
         f"{share:.0%} on average, {times(share / uniform)} an even spread's {uniform:.0%}; "
         f"{majority} of the {n_layers * n_heads} heads give it more than half"
-        + (f", while layers {', '.join(low)} give it less than twice an even spread" if low
-           else "")
-        + ". The first token is always the word “The” here (the model adds no start token), "
-          "so its position and its word cannot be told apart. The pattern is consistent "
-          f"with what Xiao et al. (2024) call attention sinks. {_quantised(data)}"
+        + (f", while layers {', '.join(low)} give it less than {factor:g}× an even spread"
+           if low else "")
+        + (f". The first token is always the word “{first}” here (the model adds no start "
+           f"token), so its position and its word cannot be told apart" if first else "")
+        + f". The pattern is consistent with what Xiao et al. (2024) call attention sinks. "
+          f"{_quantised(data)}"
     )
     return Rendered(parts={"": [Figure(draw, alt, caption)]})
 
 
 def causal_zeros(data) -> Rendered:
     """P2: the causal model's weights above the diagonal, checked."""
-    count = data["sentences"] * data["layers"] * data["heads"]
+    count = data["n_sentences"] * data["layers"] * data["heads"]
     return Rendered(parts={"": [
         f"Checked at build in {data['model']} (4-bit): in all {count:,} of its weight tables "
         f"here, the largest weight above the diagonal is "
@@ -129,21 +136,22 @@ def generation(data) -> Rendered:
     """P2: greedy generation with and without the key/value cache, timed."""
     median = data["median_seconds"]
     text = (
-        f"Timed at build: {data['model']} (4-bit) writes {data['n_new']} tokens in "
+        f"Timed at build: {data['model']} (4-bit) writes {data['tokens_written']} tokens in "
         f"{median['cache']:.2f} s with its cache and {median['no cache']:.2f} s without, "
         f"{times(data['speedup'])} faster, "
         + ("the same tokens both ways." if data["same_tokens"]
            else "**different tokens** the two ways.")
         + "\n"
     )
-    prompt, new_tokens = data["prompt_tokens"], data["n_new"]
+    prompt, new_tokens = data["prompt_tokens"], data["tokens_written"]
     uncached = new_tokens * prompt + new_tokens * (new_tokens - 1) // 2  # tokens run
     cached = prompt + new_tokens - 1
     detail = (
         f"After a {prompt}-token prompt, generation without the cache runs {uncached} token "
         f"positions through the model, with it {cached}: {times(uncached / cached)} fewer, yet "
         f"only {times(data['speedup'])} faster. Each step also has costs that do not grow "
-        f"with the text, not least reading the model's half a gigabyte of float32 weights, "
+        f"with the text, not least reading the model's {format_bytes(data['float32_bytes'])} "
+        f"of float32 weights, "
         f"which both ways do once per step; the work the cache saves grows with the length "
         f"of the text. Median of {data['repeats']} runs each, after a warm-up.\n"
     )
@@ -162,9 +170,11 @@ def breakdown(data) -> Rendered:
     text = (
         f"The same count for a real modern layer, {LINK} (counted from its loaded weights, "
         f"{data['quantisation'].split(',')[0]} as shipped): attention "
-        f"{percent(attention / total)} of a layer, the SwiGLU feed-forward network {percent(ffn / total)}, RMSNorm scales "
+        f"{percent(attention / total)} of a layer, the SwiGLU feed-forward network "
+        f"{percent(ffn / total)}, RMSNorm scales "
         f"the rest. Its {data['kv_heads']} key/value heads serve {data['heads']} query heads, "
-        f"so keys and values each take a third of the queries' parameters. Over the whole "
+        f"so keys and values each take {data['kv_heads']}/{data['heads']} of the queries' "
+        f"parameters. Over the whole "
         f"model, {data['layers']} layers and the {data['embedding']:,}-parameter embedding "
         f"table make {data['total']:,} parameters: "
         f"{percent(data['in_linear_layers'] / data['total'])} in the layers' linear maps, "
