@@ -139,11 +139,12 @@ def causal_maps(margin: float) -> dict:
     for i, pair in enumerate(PAIRS):
         for adjective, sentence in zip((pair.first_adjective, pair.second_adjective),
                                        pair.sentences):
-            decoded = run(cased(sentence))
+            text = cased(sentence)
+            decoded = run(text)
             weights = decoded.attentions.double().numpy()  # (L, H, n, n)
             sentences.append({
-                "pair": i, "adjective": adjective, "text": cased(sentence),
-                "tokens": decoded.tokens, "it": word_positions(model, cased(sentence), "it")[0],
+                "pair": i, "adjective": adjective, "text": text,
+                "tokens": decoded.tokens, "it": word_positions(model, text, "it")[0],
                 # four decimals: the explorer shows three, and the file stays a few MB
                 "weights": np.round(weights, WEIGHT_DECIMALS).tolist()})
             n = weights.shape[-1]
@@ -164,7 +165,7 @@ def causal_maps(margin: float) -> dict:
         "first_token_share_by_layer": share.mean(axis=1).tolist(),
         "uniform_share": uniform,
         "largest_weight_above_diagonal": above,
-        "n_sentences": 2 * len(PAIRS),
+        "n_sentences": len(sentences),
         "first_tokens": sorted({s["tokens"][0] for s in sentences}),
         "per_head_follows_at_margin": per_head.tolist(),
         "best": list(divmod(int(per_head.argmax()), model.config.n_heads)),
