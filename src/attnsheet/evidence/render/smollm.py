@@ -5,6 +5,8 @@ Every block names the model's 4-bit weights (as shipped) where its numbers appea
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 import numpy as np
 
 from ..spec import Figure, MachineLine, Rendered
@@ -173,7 +175,8 @@ def breakdown(data) -> Rendered:
         f"{percent(attention / total)} of a layer, the SwiGLU feed-forward network "
         f"{percent(ffn / total)}, RMSNorm scales "
         f"the rest. Its {data['kv_heads']} key/value heads serve {data['heads']} query heads, "
-        f"so keys and values each take {data['kv_heads']}/{data['heads']} of the queries' "
+        f"so keys and values each take {Fraction(data['kv_heads'], data['heads'])} of the "
+        f"queries' "
         f"parameters. Over the whole "
         f"model, {data['layers']} layers and the {data['embedding']:,}-parameter embedding "
         f"table make {data['total']:,} parameters: "
